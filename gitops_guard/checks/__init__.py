@@ -1,0 +1,12 @@
+"""The one place that lists the checks. Adding a check means adding it here."""
+
+from __future__ import annotations
+
+from gitops_guard.checks import manifest
+from gitops_guard.checks.base import Check, CheckContext
+
+__all__ = ["CHECKS", "Check", "CheckContext"]
+
+CHECKS: dict[str, Check] = {
+    manifest.CHECK.name: manifest.CHECK,
+}

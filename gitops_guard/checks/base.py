@@ -1,0 +1,54 @@
+"""The contract every check follows.
+
+A check is data plus one or two functions: `check_document` sees each parsed document whose role
+it asks for, `check_file` sees each file once (for text checks and file-wide rules). Both yield
+`Problem`s and nothing else: locating lines, suppression, severity and reporting are the
+engine's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from gitops_guard.documents import DocRole, Document, FileKind, SourceFile
+from gitops_guard.findings import Problem, Rule
+
+if TYPE_CHECKING:
+    from gitops_guard.config import Config
+
+
+class CheckContext(NamedTuple):
+    settings: Mapping[str, Any]  # this check's section of the config file
+    config: Config
+    file: SourceFile  # the file being checked, for rules that look at sibling documents
+
+
+DocumentCheck = Callable[[Document, CheckContext], Iterable[Problem]]
+FileCheck = Callable[[SourceFile, CheckContext], Iterable[Problem]]
+
+STRUCTURED_KINDS = frozenset({FileKind.YAML, FileKind.JSON})
+_STRUCTURED_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def yaml_or_json(name: str) -> bool:
+    return name.lower().endswith(_STRUCTURED_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    description: str
+    rules: tuple[Rule, ...]
+    check_document: DocumentCheck | None = None
+    check_file: FileCheck | None = None
+    # Which documents `check_document` is given.
+    roles: frozenset[DocRole] = frozenset({DocRole.RESOURCE})
+    # Which loaded files the check looks at.
+    file_kinds: frozenset[FileKind] = STRUCTURED_KINDS
+    # Which file names, found while walking a directory, this check wants read.
+    wants: Callable[[str], bool] = yaml_or_json
+    # JSON schema of the check's own section in .gitops-guard.yaml.
+    config_schema: Mapping[str, Any] = field(
+        default_factory=lambda: {"type": "object", "additionalProperties": False})

@@ -1,0 +1,142 @@
+"""manifest: files the API server (or kubectl, Flux, Argo CD) cannot read as objects.
+
+FAIL (GG-MANIFEST-002, the API server rejects duplicate keys)::
+
+    metadata:
+      name: web
+      name: api
+
+FAIL (GG-MANIFEST-005)::
+
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {labels: {app: web}}
+
+PASS::
+
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: web}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from gitops_guard import pointer as jp
+from gitops_guard.checks.base import Check, CheckContext
+from gitops_guard.documents import DocRole, Document, SourceFile
+from gitops_guard.findings import Problem, Rule, Severity
+from gitops_guard.loader import (
+    RULE_BINARY,
+    RULE_ENCODING,
+    RULE_SYNTAX,
+    RULE_TAB,
+    RULE_TOO_COMPLEX,
+    RULE_TOO_LARGE,
+    RULE_UNREADABLE,
+)
+
+RULE_DUPLICATE_KEY = "GG-MANIFEST-002"
+RULE_API_VERSION = "GG-MANIFEST-003"
+RULE_KIND = "GG-MANIFEST-004"
+RULE_NAME = "GG-MANIFEST-005"
+RULE_NOT_OBJECT = "GG-MANIFEST-006"
+RULE_EMPTY = "GG-MANIFEST-013"
+
+_E, _I = Severity.ERROR, Severity.INFO
+RULES = (
+    Rule(RULE_SYNTAX, "YamlJsonSyntax", _E, "The file is not valid YAML or JSON."),
+    Rule(RULE_DUPLICATE_KEY, "DuplicateKey", _E,
+         "A mapping repeats a key; the API server rejects it and tools disagree on which wins."),
+    Rule(RULE_API_VERSION, "MissingApiVersion", _E,
+         "An object has no apiVersion, or it is not a string."),
+    Rule(RULE_KIND, "MissingKind", _E, "An object has no kind, or it is not a string."),
+    Rule(RULE_NAME, "MissingName", _E,
+         "An object has no metadata.name (or generateName), or it is not a string."),
+    Rule(RULE_NOT_OBJECT, "NotAnObject", _E,
+         "A document in a manifest file is a list or a scalar, not an object."),
+    Rule(RULE_TAB, "TabIndentation", _E, "A tab is used for indentation; YAML allows spaces."),
+    Rule(RULE_ENCODING, "NotUtf8", _E, "The file is not valid UTF-8."),
+    Rule(RULE_UNREADABLE, "Unreadable", _E,
+         "The file could not be read (missing, no permission, symlink loop, not a file)."),
+    Rule(RULE_TOO_LARGE, "TooLarge", _E, "The file is larger than max_file_size."),
+    Rule(RULE_BINARY, "BinaryFile", _E, "The file contains NUL bytes."),
+    Rule(RULE_TOO_COMPLEX, "TooComplex", _E,
+         "The document nests too deeply or its aliases expand too far (alias bomb)."),
+    Rule(RULE_EMPTY, "EmptyFile", _I, "The file holds no documents."),
+)
+
+_OBJECT_ROLES = frozenset({DocRole.RESOURCE, DocRole.INCOMPLETE, DocRole.LIST,
+                           DocRole.KUSTOMIZATION})
+
+
+def check_document(doc: Document, ctx: CheckContext) -> Iterator[Problem]:
+    for dup in doc.duplicates:
+        yield Problem(RULE_DUPLICATE_KEY,
+                      f'duplicate key "{dup.key}" (first defined at line {dup.first_line}); '
+                      "the API server rejects duplicate keys",
+                      dup.pointer, at_key=True, line=dup.line, column=dup.column)
+    if doc.role in (DocRole.RESOURCE, DocRole.INCOMPLETE):
+        yield from _object_fields(doc.data)
+    elif doc.role is DocRole.NOT_MAPPING and _object_expected(doc, ctx.file):
+        yield Problem(RULE_NOT_OBJECT, _not_object_message(doc))
+
+
+def _object_fields(data: dict[str, Any]) -> Iterator[Problem]:
+    api_version, kind = data.get("apiVersion"), data.get("kind")
+    if "apiVersion" not in data:
+        yield Problem(RULE_API_VERSION, "object has no apiVersion")
+    elif not isinstance(api_version, str) or not api_version.strip():
+        yield Problem(RULE_API_VERSION, "apiVersion must be a non-empty string", "/apiVersion")
+    if "kind" not in data:
+        yield Problem(RULE_KIND, "object has no kind")
+    elif not isinstance(kind, str) or not kind.strip():
+        yield Problem(RULE_KIND, "kind must be a non-empty string", "/kind")
+    metadata = data.get("metadata")
+    if "metadata" not in data:
+        yield Problem(RULE_NAME, "object has no metadata.name")
+    elif not isinstance(metadata, dict):
+        yield Problem(RULE_NAME, "metadata must be a mapping", "/metadata")
+    elif "name" in metadata:
+        name = metadata["name"]
+        if not isinstance(name, str) or not name:
+            yield Problem(RULE_NAME, "metadata.name must be a non-empty string", "/metadata/name")
+    elif not isinstance(metadata.get("generateName"), str):
+        yield Problem(RULE_NAME, "object has no metadata.name", "/metadata")
+
+
+def _object_expected(doc: Document, file: SourceFile) -> bool:
+    if doc.prefix:  # an item of a List
+        return True
+    if isinstance(doc.data, list) and any(
+            isinstance(item, dict) and "kind" in item for item in doc.data):
+        return True
+    return any(other.role in _OBJECT_ROLES for other in file.documents)
+
+
+def _not_object_message(doc: Document) -> str:
+    what = {list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number"}.get(type(doc.data), "not a mapping")
+    if doc.prefix:
+        return f"{jp.dotted_pointer(doc.prefix)} is {what}, not an object"
+    if isinstance(doc.data, list):
+        return (f"document {doc.index + 1} is {what}, not an object; put each object in its "
+                "own document (---) or use kind: List")
+    return f"document {doc.index + 1} is {what}, not an object (bad indentation?)"
+
+
+def check_file(file: SourceFile, ctx: CheckContext) -> Iterator[Problem]:
+    if file.error is None and all(doc.role is DocRole.EMPTY for doc in file.documents):
+        yield Problem(RULE_EMPTY, "file holds no documents", line=1, column=1)
+
+
+CHECK = Check(
+    name="manifest",
+    description="YAML/JSON that parses, and objects with apiVersion, kind and metadata.name.",
+    rules=RULES,
+    check_document=check_document,
+    check_file=check_file,
+    roles=frozenset(DocRole),
+)

@@ -1,0 +1,182 @@
+"""The `gitops-guard` command: parse argv, build the run, hand the result to a reporter.
+
+This is the one error boundary: `GuardError` becomes exit 2, Ctrl-C 130, anything else 3 with
+a one-line pointer (the traceback only with --debug).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from gitops_guard import __version__
+from gitops_guard.errors import GuardError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+FORMATS = ("text", "json", "sarif", "junit", "github")
+
+
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if jobs < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return jobs
+
+
+def _check_list(value: str) -> list[str]:
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("name at least one check")
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gitops-guard",
+        description="Check a GitOps repository before Flux or Argo CD deploys it.")
+    parser.add_argument("--version", action="version", version=f"gitops-guard {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    check = commands.add_parser(
+        "check", help="run the checks on files and directories (default: the current one)",
+        description="Run the enabled checks. Exit 0: clean; 1: findings at or above --fail-on; "
+                    "2: usage or config error; 3: internal error.")
+    check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories")
+    check.add_argument("--checks", type=_check_list, metavar="A,B",
+                       help="run only these checks (default: all, or `checks:` in the config)")
+    check.add_argument("--format", choices=FORMATS, default="text", help="report format")
+    check.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
+    check.add_argument("--config", metavar="FILE", help="config file (default: "
+                       "$GITOPS_GUARD_CONFIG, then .gitops-guard.yaml up to the git root)")
+    check.add_argument("--jobs", "-j", type=_jobs, default=os.cpu_count() or 1, metavar="N",
+                       help="worker processes for large runs (default: number of CPUs)")
+    check.add_argument("--fail-on", choices=("error", "warning"),
+                       help="lowest severity that fails the run (default: error)")
+    check.add_argument("--quiet", "-q", action="store_true",
+                       help="print only findings that fail the run, no summary")
+    check.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                       help="colour text output (auto: only on a terminal, unless NO_COLOR)")
+    check.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+
+    commands.add_parser("rules", help="list every rule id with its severity and summary")
+    commands.add_parser("config-schema", help="print the JSON schema of .gitops-guard.yaml")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help, --version (0) or a usage error (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    debug = bool(getattr(args, "debug", False))
+    try:
+        if args.command == "rules":
+            return _rules(sys.stdout)
+        if args.command == "config-schema":
+            return _config_schema(sys.stdout)
+        return _check(args)
+    except GuardError as exc:
+        print(f"gitops-guard: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("gitops-guard: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"gitops-guard: internal error ({type(exc).__name__}); this is a bug. "
+              "Run again with --debug for the traceback and report it.", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _check(args: argparse.Namespace) -> int:
+    from gitops_guard.config import find_config, load_config
+    from gitops_guard.engine import run, select_checks
+    from gitops_guard.findings import Severity
+    from gitops_guard.reporters import ReportOptions, render
+
+    cwd = Path.cwd()
+    config = load_config(find_config(args.config, os.environ, cwd), cwd)
+    if args.fail_on:
+        config = dataclasses.replace(config, fail_on=Severity(args.fail_on))
+    checks = select_checks(args.checks, config)
+    result = run(args.paths, config, checks, cwd=cwd, jobs=args.jobs)
+    to_file = args.output is not None
+    color = args.format == "text" and not to_file and _use_color(args.color, sys.stdout)
+    report = render(args.format, result, ReportOptions(color=color, quiet=args.quiet))
+    if to_file:
+        _write_atomically(Path(args.output), report)
+    else:
+        _write(sys.stdout, report)
+    for error in result.internal_errors:
+        print(f"gitops-guard: internal error in check {error.check} on {error.path} "
+              f"({error.summary}); this is a bug, please report it", file=sys.stderr)
+        if args.debug:
+            print(error.details, file=sys.stderr)
+    return result.exit_code
+
+
+def _use_color(mode: str, stream: TextIO) -> bool:
+    if mode != "auto":
+        return mode == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def _write(stream: TextIO, text: str) -> None:
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        stream.write(text.encode("ascii", "backslashreplace").decode("ascii"))
+    stream.flush()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    directory = path.parent if str(path.parent) else Path()
+    try:
+        fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise GuardError(f"cannot write report: {exc.strerror}", path=str(path)) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        Path(temp).chmod(0o644)
+        Path(temp).replace(path)
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        raise GuardError(f"cannot write report: {exc.strerror}", path=str(path)) from None
+
+
+def _rules(stream: TextIO) -> int:
+    from gitops_guard.catalog import rule_catalog, rule_check
+
+    for rule in sorted(rule_catalog().values(), key=lambda r: r.id):
+        stream.write(f"{rule.id:<18} {rule.severity.value:<8} {rule_check(rule.id):<12} "
+                     f"{rule.summary}\n")
+    return EXIT_OK
+
+
+def _config_schema(stream: TextIO) -> int:
+    import json
+
+    from gitops_guard.config import schema
+
+    stream.write(json.dumps(schema(), indent=2) + "\n")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

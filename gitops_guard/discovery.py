@@ -1,0 +1,102 @@
+"""Expand the paths a user names into the files to check.
+
+Inside a git work tree a directory means what git would commit: tracked files plus untracked
+ones that are not ignored (one `git ls-files` call). Elsewhere the directory is walked, skipping
+`.git` and not following symlinked directories. Explicitly named files are always taken.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitops_guard import globs
+from gitops_guard.errors import GuardError
+
+_SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    path: Path  # absolute, not resolved through symlinks
+    display: str  # relative to the working directory, forward slashes
+
+
+def find_git_root(start: Path) -> Path | None:
+    """The work tree containing `start`, found by looking for `.git` (no subprocess)."""
+    current = start if start.is_dir() else start.parent
+    for directory in (current, *current.parents):
+        if (directory / ".git").exists():
+            return directory
+    return None
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    try:
+        return path.relative_to(cwd).as_posix()
+    except ValueError:
+        return Path(os.path.relpath(path, cwd)).as_posix()
+
+
+def discover(paths: Sequence[str], *, cwd: Path, wanted: Callable[[str], bool],
+             exclude: Sequence[str] = (), exclude_root: Path | None = None) -> list[Candidate]:
+    """Files to check, sorted, without duplicates.
+
+    `wanted(name)` says whether a file found in a directory is one some check reads.
+    `exclude` globs are relative to `exclude_root` (the config file's directory).
+    """
+    found: dict[Path, Candidate] = {}
+    root = exclude_root or cwd
+    for raw in paths or ["."]:
+        path = Path(os.path.normpath(cwd / raw))
+        if path.is_dir():
+            files: Iterable[Path] = (f for f in _directory_files(path) if wanted(f.name))
+        elif os.path.lexists(path):
+            files = (path,)
+        else:
+            raise GuardError(f"no such file or directory: {raw}")
+        for file in files:
+            if file in found or (exclude and globs.match_any(exclude, display_path(file, root))):
+                continue
+            found[file] = Candidate(file, display_path(file, cwd))
+    return sorted(found.values(), key=lambda c: c.display)
+
+
+def _directory_files(directory: Path) -> list[Path]:
+    if find_git_root(directory) is not None:
+        listed = _git_files(directory)
+        if listed:
+            return listed
+    return list(_walk(directory))
+
+
+def _git_files(directory: Path) -> list[Path]:
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(directory), "ls-files", "-z", "--cached", "--others",
+             "--exclude-standard"],
+            capture_output=True, check=False, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    if result.returncode != 0:
+        return []
+    files = []
+    for name in result.stdout.decode("utf-8", "surrogateescape").split("\0"):
+        if not name:
+            continue
+        path = directory / name
+        # Deleted-but-tracked files and submodules (directories) are listed too.
+        if path.is_symlink() or path.is_file():
+            files.append(path)
+    return files
+
+
+def _walk(directory: Path) -> Iterable[Path]:
+    for current, dirs, files in os.walk(directory, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+        base = Path(current)
+        for name in files:
+            yield base / name

@@ -1,0 +1,283 @@
+"""The engine: discovery -> loading -> checks -> suppression -> a `RunResult`.
+
+Each file is read and parsed once; its documents are shared by every check. Large runs are
+spread over worker processes by file; small runs (a pre-commit hook on a few files) stay in
+one process, because starting workers would cost more than it saves.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import signal
+import traceback
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from gitops_guard import suppression
+from gitops_guard.catalog import SUPPRESSION_CHECK, rule_catalog
+from gitops_guard.checks import CHECKS, Check, CheckContext
+from gitops_guard.config import Config
+from gitops_guard.discovery import Candidate, discover, display_path, find_git_root
+from gitops_guard.documents import DocRole, Document, FileKind, SourceFile
+from gitops_guard.errors import GuardError
+from gitops_guard.findings import (
+    Finding,
+    Problem,
+    ResourceRef,
+    Rule,
+    Severity,
+    SuppressedFinding,
+    fingerprint,
+)
+from gitops_guard.loader import load_file
+
+# Below this many files, one process is faster than starting workers.
+PARALLEL_MIN_FILES = 48
+_OBJECT_ROLES = frozenset({DocRole.RESOURCE, DocRole.INCOMPLETE})
+
+
+class FileError(NamedTuple):
+    """A file that could not be read or parsed (it also appears as a GG-MANIFEST finding)."""
+
+    path: str
+    line: int | None
+    message: str
+
+
+class InternalError(NamedTuple):
+    """A bug: a check raised. The run goes on; the exit code becomes 3."""
+
+    path: str
+    check: str
+    summary: str  # the exception type, never its message (it could hold file content)
+    details: str  # the traceback, shown only with --debug
+
+
+class FileResult(NamedTuple):
+    path: str
+    kind: FileKind
+    documents: int
+    resources: tuple[ResourceRef | None, ...]  # one per checked object, for JUnit
+    findings: tuple[Finding, ...]
+    suppressed: tuple[SuppressedFinding, ...]
+    error: FileError | None
+    internal_errors: tuple[InternalError, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a worker needs to check a file; small and picklable."""
+
+    checks: tuple[str, ...]
+    config: Config
+    cwd: Path
+    repo_root: Path
+    today: datetime.date
+
+
+@dataclass
+class RunResult:
+    files: list[FileResult]
+    findings: list[Finding]
+    suppressed: list[SuppressedFinding]
+    errors: list[FileError]
+    internal_errors: list[InternalError]
+    checks: tuple[str, ...]
+    rules: Mapping[str, Rule]
+    fail_on: Severity
+    cwd: Path
+    repo_root: Path
+    documents: int = field(default=0)
+
+    @property
+    def failed(self) -> bool:
+        return any(f.severity.at_least(self.fail_on) for f in self.findings)
+
+    @property
+    def exit_code(self) -> int:
+        if self.internal_errors:
+            return 3
+        return 1 if self.failed else 0
+
+
+def select_checks(names: Sequence[str] | None, config: Config) -> tuple[str, ...]:
+    chosen = list(names) if names else list(config.checks or CHECKS)
+    unknown = [name for name in chosen if name not in CHECKS]
+    if unknown:
+        raise GuardError(f"unknown check {unknown[0]!r}; available: {', '.join(CHECKS)}")
+    return tuple(dict.fromkeys(chosen))
+
+
+def run(paths: Sequence[str], config: Config, checks: Sequence[str], *, cwd: Path,
+        jobs: int = 1, today: datetime.date | None = None) -> RunResult:
+    enabled = [CHECKS[name] for name in checks]
+    candidates = discover(paths, cwd=cwd, wanted=lambda name: any(c.wants(name) for c in enabled),
+                          exclude=config.exclude, exclude_root=config.root)
+    plan = Plan(tuple(checks), config, cwd, find_git_root(cwd) or cwd,
+                today or datetime.datetime.now(datetime.UTC).date())
+    file_results = list(_check_all(candidates, plan, jobs))
+    return _collect(file_results, plan)
+
+
+def _check_all(candidates: list[Candidate], plan: Plan, jobs: int) -> Iterator[FileResult]:
+    if jobs <= 1 or len(candidates) < PARALLEL_MIN_FILES:
+        for candidate in candidates:
+            yield check_file(candidate, plan)
+        return
+    chunks = _chunks(candidates, jobs)
+    # fork starts workers in milliseconds and shares the imported modules; spawn elsewhere.
+    method = "fork" if os.name == "posix" else "spawn"
+    executor = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context(method),
+                                   initializer=_ignore_sigint)
+    futures: list[Future[list[FileResult]]] = []
+    try:
+        futures = [executor.submit(_check_chunk, chunk, plan) for chunk in chunks]
+        for future in futures:
+            yield from future.result()
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        # Ctrl-C or a failure: stop the workers now rather than let them finish their chunks.
+        for process in list(getattr(executor, "_processes", {}).values()):
+            process.terminate()
+        executor.shutdown(wait=True, cancel_futures=True)
+        raise
+    executor.shutdown(wait=True)
+
+
+def _ignore_sigint() -> None:
+    # The parent handles Ctrl-C and stops the workers; they must not print tracebacks.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _chunks(candidates: list[Candidate], jobs: int) -> list[list[Candidate]]:
+    size = max(4, len(candidates) // (jobs * 8))
+    return [candidates[i:i + size] for i in range(0, len(candidates), size)]
+
+
+def _check_chunk(chunk: list[Candidate], plan: Plan) -> list[FileResult]:
+    return [check_file(candidate, plan) for candidate in chunk]
+
+
+def check_file(candidate: Candidate, plan: Plan) -> FileResult:
+    """Load one file, run every enabled check on it, apply suppressions."""
+    config = plan.config
+    source = load_file(candidate.path, candidate.display, config.max_file_size)
+    repo_path = display_path(candidate.path, plan.repo_root)
+    rules = rule_catalog()
+    suppressor = suppression.FileSuppressor(
+        lines=source.text.splitlines() if source.text is not None else [],
+        repo_path=display_path(candidate.path, config.root),
+        waivers=suppression.active_waivers(config, plan.today),
+        rules=rules)
+    raw: list[tuple[Document | None, str, Problem]] = []
+    internal: list[InternalError] = []
+    if source.error is not None:
+        error = source.error
+        raw.append((None, "manifest", Problem(error.rule, error.message, line=error.line,
+                                              column=error.column)))
+    for check in (CHECKS[name] for name in plan.checks):
+        if source.kind not in check.file_kinds:
+            continue
+        context = CheckContext(config.section(check.name), config, source)
+        for document, problem in _run_check(check, source, context, internal):
+            raw.append((document, check.name, problem))
+    if source.text is not None and "gitops-guard:" in source.text:
+        _ = suppressor.directives  # reports comments that name unknown rules
+    findings: list[Finding] = []
+    suppressed: list[SuppressedFinding] = []
+    for document, check_name, problem in raw:
+        finding = _finding(check_name, problem, document, source, repo_path, config, rules)
+        if finding is None:
+            continue
+        verdict = suppressor.verdict(finding, document)
+        if verdict is None:
+            findings.append(finding)
+        else:
+            suppressed.append(SuppressedFinding(finding, verdict.reason, verdict.via))
+    for document, problem in suppressor.problems:
+        finding = _finding(SUPPRESSION_CHECK, problem, document, source, repo_path, config,
+                           rules)
+        if finding is not None:
+            findings.append(finding)
+    objects = tuple(doc.resource for doc in source.documents if doc.role in _OBJECT_ROLES)
+    file_error = (FileError(source.display, source.error.line, source.error.message)
+                  if source.error is not None else None)
+    return FileResult(source.display, source.kind, len(source.documents), objects,
+                      tuple(findings), tuple(suppressed), file_error, tuple(internal))
+
+
+def _run_check(check: Check, source: SourceFile, context: CheckContext,
+               internal: list[InternalError]) -> Iterator[tuple[Document | None, Problem]]:
+    try:
+        if check.check_file is not None:
+            for problem in check.check_file(source, context):
+                yield None, problem
+        if check.check_document is not None:
+            for document in source.documents:
+                if document.role in check.roles:
+                    for problem in check.check_document(document, context):
+                        yield document, problem
+    except Exception as exc:  # a bug in a check must not hide the other files
+        internal.append(InternalError(source.display, check.name, type(exc).__name__,
+                                      traceback.format_exc()))
+
+
+def _finding(check: str, problem: Problem, document: Document | None, source: SourceFile,
+             repo_path: str, config: Config, rules: Mapping[str, Rule]) -> Finding | None:
+    rule = rules.get(problem.rule)
+    severity = rule.severity if rule is not None else Severity.ERROR
+    if problem.rule in config.rules:
+        override = config.rules[problem.rule]
+        if override is None:
+            return None
+        severity = override
+    line, column = problem.line, problem.column
+    if line is None and document is not None:
+        line, column = document.locate(problem.pointer, problem.at_key)
+    resource = document.resource if document is not None else None
+    return Finding(
+        check=check, rule=problem.rule, severity=severity, path=source.display, line=line,
+        column=column, message=problem.message, resource=resource, pointer=problem.pointer,
+        fingerprint=fingerprint(problem.rule, repo_path, resource, problem.pointer,
+                                problem.identity,
+                                document.index if document is not None else None))
+
+
+def _collect(file_results: Iterable[FileResult], plan: Plan) -> RunResult:
+    files = list(file_results)
+    findings = [f for result in files for f in result.findings]
+    config = plan.config
+    if config.path is not None:
+        config_display = display_path(config.path, plan.cwd)
+        config_repo_path = display_path(config.path, plan.repo_root)
+        for problem in suppression.waiver_problems(config, plan.today):
+            findings.append(Finding(
+                SUPPRESSION_CHECK, problem.rule, Severity.ERROR, config_display, problem.line,
+                problem.column, problem.message, None, "",
+                fingerprint(problem.rule, config_repo_path, None, str(problem.line))))
+    findings.sort(key=_order)
+    suppressed = sorted((s for result in files for s in result.suppressed),
+                        key=lambda s: _order(s.finding))
+    return RunResult(
+        files=files,
+        findings=findings,
+        suppressed=suppressed,
+        errors=[result.error for result in files if result.error is not None],
+        internal_errors=[e for result in files for e in result.internal_errors],
+        checks=plan.checks,
+        rules=rule_catalog(),
+        fail_on=config.fail_on,
+        cwd=plan.cwd,
+        repo_root=plan.repo_root,
+        documents=sum(result.documents for result in files),
+    )
+
+
+def _order(finding: Finding) -> tuple[Any, ...]:
+    return (finding.path, finding.line or 0, finding.column or 0, finding.rule, finding.message)
