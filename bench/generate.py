@@ -29,7 +29,8 @@ def _container(app: str, rng: random.Random) -> dict[str, object]:
     port = rng.choice((80, 8080, 8443, 9090, 3000))
     return {
         "name": app,
-        "image": f"ghcr.io/example/{rng.choice(_IMAGES)}:1.{rng.randint(0, 40)}.{rng.randint(0, 9)}",
+        "image": (f"ghcr.io/example/{rng.choice(_IMAGES)}:"
+                  f"1.{rng.randint(0, 40)}.{rng.randint(0, 9)}"),
         "imagePullPolicy": "IfNotPresent",
         "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
         "env": [{"name": f"FEATURE_{i}", "value": str(rng.randint(0, 1))} for i in range(3)],

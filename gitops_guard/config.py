@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import difflib
 import fnmatch
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -76,8 +77,9 @@ def schema() -> dict[str, Any]:
         "max_file_size": {"anyOf": [{"type": "integer", "minimum": 1},
                                     {"type": "string", "pattern": _SIZE.pattern}]},
         "fail_on": {"enum": ["error", "warning"]},
+        # `off` is written unquoted, and YAML 1.1 reads it as false: accept both.
         "rules": {"type": "object",
-                  "additionalProperties": {"enum": ["error", "warning", "info", "off"]}},
+                  "additionalProperties": {"enum": ["error", "warning", "info", "off", False]}},
         "waivers": {"type": "array", "items": {
             "type": "object",
             "additionalProperties": False,
@@ -106,13 +108,13 @@ def schema() -> dict[str, Any]:
 
 def find_config(explicit: str | None, environ: Mapping[str, str], cwd: Path) -> Path | None:
     if explicit:
-        path = cwd / explicit
+        path = Path(os.path.normpath(cwd / explicit))
         if not path.is_file():
             raise GuardError(f"config file not found: {explicit}")
         return path
     from_env = environ.get(ENV_VAR)
     if from_env:
-        path = cwd / from_env
+        path = Path(os.path.normpath(cwd / from_env))
         if not path.is_file():
             raise GuardError(f"config file not found: {from_env} (from ${ENV_VAR})")
         return path
@@ -285,7 +287,7 @@ def _build(data: dict[str, Any], path: Path, root_node: Any, display: str) -> Co
             names=tuple(match.get("names") or ()),
             line=line,
         ))
-    rules = {rule_id: None if level == "off" else Severity(level)
+    rules = {rule_id: None if level in ("off", False) else Severity(level)
              for rule_id, level in (data.get("rules") or {}).items()}
     return Config(
         path=path,

@@ -69,8 +69,10 @@ class Document:
         if not isinstance(data, dict):
             return None
         api_version, kind = data.get("apiVersion"), data.get("kind")
-        if not isinstance(api_version, str) or not isinstance(kind, str):
+        if not isinstance(kind, str):
             return None
+        if not isinstance(api_version, str):
+            api_version = ""  # named by kind and name all the same, e.g. for waivers
         metadata = data.get("metadata")
         if not isinstance(metadata, dict):
             metadata = {}

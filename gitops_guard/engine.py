@@ -118,6 +118,8 @@ def run(paths: Sequence[str], config: Config, checks: Sequence[str], *, cwd: Pat
     enabled = [CHECKS[name] for name in checks]
     candidates = discover(paths, cwd=cwd, wanted=lambda name: any(c.wants(name) for c in enabled),
                           exclude=config.exclude, exclude_root=config.root)
+    # The config file was validated when it was loaded; it is not a manifest.
+    candidates = [c for c in candidates if config.path is None or c.path != config.path]
     plan = Plan(tuple(checks), config, cwd, find_git_root(cwd) or cwd,
                 today or datetime.datetime.now(datetime.UTC).date())
     file_results = list(_check_all(candidates, plan, jobs))

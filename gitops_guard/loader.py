@@ -94,25 +94,36 @@ def load_file(path: Path, display: str, max_size: int,
 
 
 def _read(path: Path, max_size: int, source: SourceFile) -> bytes | None:
+    # O_NONBLOCK: opening a FIFO must not hang the run; fstat on the open descriptor avoids
+    # a race between checking what the path is and reading it.
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except OSError as exc:
         source.error = LoadError(RULE_UNREADABLE, _os_error_message(exc))
         return None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
+    try:
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            source.error = LoadError(RULE_UNREADABLE, "not a regular file (a FIFO, socket or "
-                                     "device); skipped")
+            source.error = LoadError(RULE_UNREADABLE, "not a regular file (a directory, FIFO, "
+                                     "socket or device); skipped")
             return None
         if info.st_size > max_size:
             source.error = LoadError(RULE_TOO_LARGE, _too_large(info.st_size, max_size))
             return None
-        try:
-            raw = handle.read(max_size + 1)
-        except OSError as exc:
-            source.error = LoadError(RULE_UNREADABLE, _os_error_message(exc))
-            return None
+        chunks = []
+        remaining = max_size + 1
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        raw = b"".join(chunks)
+    except OSError as exc:
+        source.error = LoadError(RULE_UNREADABLE, _os_error_message(exc))
+        return None
+    finally:
+        os.close(fd)
     if len(raw) > max_size:  # it grew after fstat
         source.error = LoadError(RULE_TOO_LARGE, _too_large(len(raw), max_size))
         return None

@@ -180,6 +180,10 @@ class _Builder:
         cls = node.__class__
         if cls is ScalarNode:
             return scalar_value(node)  # type: ignore[arg-type]
+        if node.tag != (SEQ_TAG if cls is SequenceNode else MAP_TAG):
+            mark = node.start_mark
+            raise ParseFailure("syntax", f"unsupported tag {node.tag!r}; Kubernetes reads plain "
+                               "YAML types only", mark.line + 1, mark.column + 1)
         if cls is SequenceNode:
             value: Any = [self.build(child) for child in node.value]
         else:

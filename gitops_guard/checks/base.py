@@ -51,4 +51,5 @@ class Check:
     wants: Callable[[str], bool] = yaml_or_json
     # JSON schema of the check's own section in .gitops-guard.yaml.
     config_schema: Mapping[str, Any] = field(
-        default_factory=lambda: {"type": "object", "additionalProperties": False})
+        default_factory=lambda: {"type": "object", "properties": {},
+                                 "additionalProperties": False})

@@ -104,7 +104,7 @@ def _object_fields(data: dict[str, Any]) -> Iterator[Problem]:
         if not isinstance(name, str) or not name:
             yield Problem(RULE_NAME, "metadata.name must be a non-empty string", "/metadata/name")
     elif not isinstance(metadata.get("generateName"), str):
-        yield Problem(RULE_NAME, "object has no metadata.name", "/metadata")
+        yield Problem(RULE_NAME, "object has no metadata.name", "/metadata", at_key=True)
 
 
 def _object_expected(doc: Document, file: SourceFile) -> bool:

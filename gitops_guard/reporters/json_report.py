@@ -58,7 +58,7 @@ def render(result: RunResult, options: ReportOptions) -> str:
             "warnings": counts["warning"],
             "infos": counts["info"],
             "suppressed": len(result.suppressed),
-            "unreadable_files": len(result.errors),
+            "files_with_errors": len(result.errors),
             "fail_on": result.fail_on.value,
             "failed": result.failed,
         },

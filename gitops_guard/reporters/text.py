@@ -47,7 +47,7 @@ def _summary(result: RunResult, color: bool) -> str:
     if result.suppressed:
         extras.append(f"{len(result.suppressed)} suppressed")
     if result.errors:
-        extras.append(f"{plural(len(result.errors), 'file')} could not be read")
+        extras.append(f"{plural(len(result.errors), 'file')} could not be read or parsed")
     tail = "".join(f"; {extra}" for extra in extras)
     if not result.findings:
         return _paint("no problems", "32", color) + f" ({scope}{tail})"

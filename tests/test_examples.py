@@ -1,0 +1,213 @@
+"""The example repository in examples/: exactly its four deliberate mistakes, nothing else.
+
+The CLI is run in-process from the repository root, as a user would run
+`gitops-guard check examples --format json`. The expected findings are written out here and
+must also match the table in examples/README.md, so the README stays true.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitops_guard.cli import main
+from gitops_guard.documents import FileKind
+from gitops_guard.loader import load_file
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO_ROOT / "examples"
+
+DEV_PATCH = "examples/apps/web/overlays/dev/deployment-patch.yaml"
+PROD_PATCH = "examples/apps/web/overlays/prod/deployment-patch.yaml"
+METRICS_SERVICE = "examples/apps/web/overlays/prod/metrics-service.yaml"
+FEATURE_FLAGS = "examples/apps/web/overlays/staging/feature-flags.yaml"
+
+# (rule, path, line) of every finding of `gitops-guard check examples`, sorted as reported.
+EXPECTED = [
+    ("GG-MANIFEST-001", DEV_PATCH, 19),
+    ("GG-MANIFEST-002", PROD_PATCH, 30),
+    ("GG-MANIFEST-003", METRICS_SERVICE, 3),
+    ("GG-MANIFEST-005", FEATURE_FLAGS, 5),
+]
+
+# The `resource` field of each finding. The syntax error has no object; the Service without
+# apiVersion is still named by its kind and name (apiVersion is "").
+EXPECTED_RESOURCES: dict[str, dict[str, Any] | None] = {
+    DEV_PATCH: None,
+    PROD_PATCH: {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": None,
+                 "name": "web"},
+    METRICS_SERVICE: {"apiVersion": "", "kind": "Service", "namespace": None,
+                      "name": "web-metrics"},
+    FEATURE_FLAGS: {"apiVersion": "v1", "kind": "ConfigMap", "namespace": None, "name": None},
+}
+
+HELM_TEMPLATES = [
+    "examples/charts/web/templates/deployment.yaml",
+    "examples/charts/web/templates/service.yaml",
+]
+
+# The one-line fix of each deliberate mistake: (path, wrong text, right text).
+FIXES = [
+    (DEV_PATCH, "\n             memory: 64Mi\n", "\n              memory: 64Mi\n"),
+    (PROD_PATCH, "\n  replicas: 6\n", "\n"),
+    (METRICS_SERVICE, "\nkind: Service\n", "\napiVersion: v1\nkind: Service\n"),
+    (FEATURE_FLAGS, "\nmetadata:\n", "\nmetadata:\n  name: web-feature-flags\n"),
+]
+
+MARKER = "# deliberate mistake:"
+_TABLE_ROW = re.compile(r"^\| `(?P<path>[^`]+)` \| (?P<line>\d+) \| (?P<rule>GG-[A-Z]+-\d{3}) \|")
+
+
+def run_json(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+             *paths: str) -> tuple[int, dict[str, Any]]:
+    monkeypatch.chdir(REPO_ROOT)
+    capsys.readouterr()
+    code = main(["check", *paths, "--format", "json"])
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    return code, json.loads(captured.out)
+
+
+def structured_files(root: Path) -> int:
+    return sum(1 for path in root.rglob("*")
+               if path.is_file() and path.suffix in (".yaml", ".yml", ".json"))
+
+
+def readme_mistakes() -> list[tuple[str, str, int]]:
+    text = (EXAMPLES / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Deliberate mistakes", 1)[1]
+    rows = []
+    for line in section.splitlines():
+        match = _TABLE_ROW.match(line)
+        if match:
+            rows.append((match["rule"], f"examples/{match['path']}", int(match["line"])))
+    return rows
+
+
+def test_examples_report_exactly_the_deliberate_mistakes(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run_json(monkeypatch, capsys, "examples")
+
+    assert code == 1
+    findings = out["findings"]
+    assert [(f["rule"], f["path"], f["line"]) for f in findings] == EXPECTED
+    assert {(f["rule"], f["path"], f["line"]) for f in findings} == set(EXPECTED)
+    for finding in findings:
+        assert type(finding["column"]) is int
+        assert finding["column"] >= 1
+        assert finding["check"] == "manifest"
+        assert finding["severity"] == "error"
+    assert {f["path"]: f["resource"] for f in findings} == EXPECTED_RESOURCES
+    assert out["suppressed"] == []
+    assert out["internal_errors"] == []
+    assert out["errors"] == [{"path": DEV_PATCH, "line": 19,
+                              "message": findings[0]["message"]}]
+
+
+def test_examples_summary_is_consistent(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run_json(monkeypatch, capsys, "examples")
+
+    assert code == 1
+    summary = out["summary"]
+    assert summary == {
+        "files": structured_files(EXAMPLES),
+        # One document per file, except the dev patch (not YAML) and the two Helm templates.
+        "documents": structured_files(EXAMPLES) - 3,
+        "findings": 4,
+        "errors": 4,
+        "warnings": 0,
+        "infos": 0,
+        "suppressed": 0,
+        "files_with_errors": 1,
+        "fail_on": "error",
+        "failed": True,
+    }
+    assert summary["findings"] == len(out["findings"])
+    assert summary["errors"] == sum(f["severity"] == "error" for f in out["findings"])
+    assert summary["files_with_errors"] == len(out["errors"])
+
+
+def test_helm_chart_templates_are_labelled_not_checked(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    for display in HELM_TEMPLATES:
+        source = load_file(REPO_ROOT / display, display, 1 << 20)
+        assert source.kind is FileKind.HELM_TEMPLATE, display
+        assert source.documents == []
+        assert source.error is None
+
+    code, out = run_json(monkeypatch, capsys, "examples")
+    assert code == 1
+    assert [f for f in out["findings"] if f["path"].startswith("examples/charts/")] == []
+
+    code, out = run_json(monkeypatch, capsys, "examples/charts/web")
+    assert code == 0
+    assert out["findings"] == []
+    # Chart.yaml, values.yaml and the two templates are all found; only the first two parse.
+    assert (out["summary"]["files"], out["summary"]["documents"]) == (4, 2)
+
+
+def test_base_is_clean(monkeypatch: pytest.MonkeyPatch,
+                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(REPO_ROOT)
+    capsys.readouterr()
+    code = main(["check", "examples/apps/web/base"])
+    captured = capsys.readouterr()
+
+    assert code == 0
+    assert captured.err == ""
+
+    code, out = run_json(monkeypatch, capsys, "examples/apps/web/base")
+    assert code == 0
+    assert out["findings"] == []
+    assert (out["summary"]["files"], out["summary"]["documents"]) == (5, 5)
+
+
+def test_readme_table_matches_the_findings(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = readme_mistakes()
+    assert rows == EXPECTED
+
+    _code, out = run_json(monkeypatch, capsys, "examples")
+    assert [(f["rule"], f["path"], f["line"]) for f in out["findings"]] == rows
+
+
+def test_each_mistake_is_marked_on_the_line_above() -> None:
+    marked = []
+    for path in sorted(EXAMPLES.rglob("*")):
+        if not path.is_file() or path.suffix not in (".yaml", ".yml"):
+            continue
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for number, text in enumerate(lines, start=1):
+            if text.strip().startswith(MARKER):
+                marked.append((path.relative_to(REPO_ROOT).as_posix(), number + 1))
+    assert marked == sorted((path, line) for _rule, path, line in EXPECTED)
+
+
+def test_examples_are_clean_once_the_mistakes_are_fixed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # Also proves nothing else is wrong behind the syntax error, which hides the rest of its
+    # file.
+    copy = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, copy)
+    for display, wrong, right in FIXES:
+        path = tmp_path / display
+        text = path.read_text(encoding="utf-8")
+        assert text.count(wrong) == 1, display
+        path.write_text(text.replace(wrong, right), encoding="utf-8")
+
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    code = main(["check", "examples", "--format", "json"])
+    out = json.loads(capsys.readouterr().out)
+
+    assert code == 0
+    assert out["findings"] == []
+    assert out["errors"] == []
+    assert out["summary"]["files"] == structured_files(EXAMPLES)
