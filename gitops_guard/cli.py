@@ -10,8 +10,6 @@ import argparse
 import dataclasses
 import os
 import sys
-import tempfile
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -95,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except Exception as exc:
         if debug:
+            import traceback
+
             traceback.print_exc()
         print(f"gitops-guard: internal error ({type(exc).__name__}); this is a bug. "
               "Run again with --debug for the traceback and report it.", file=sys.stderr)
@@ -145,6 +145,8 @@ def _write(stream: TextIO, text: str) -> None:
 
 
 def _write_atomically(path: Path, text: str) -> None:
+    import tempfile
+
     directory = path.parent if str(path.parent) else Path()
     try:
         fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")

@@ -8,7 +8,6 @@ check's own section; every problem is reported with the config's file:line.
 from __future__ import annotations
 
 import datetime
-import difflib
 import fnmatch
 import os
 import re
@@ -203,6 +202,8 @@ def _allowed_keys(tokens: list[str]) -> list[str]:
 
 
 def _suggest(word: str, choices: list[str]) -> str:
+    import difflib
+
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import datetime
 import os
-import signal
-import traceback
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitops_guard import suppression
 from gitops_guard.catalog import SUPPRESSION_CHECK, rule_catalog
@@ -35,6 +31,9 @@ from gitops_guard.findings import (
     fingerprint,
 )
 from gitops_guard.loader import load_file
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 # Below this many files, one process is faster than starting workers.
 PARALLEL_MIN_FILES = 48
@@ -131,6 +130,10 @@ def _check_all(candidates: list[Candidate], plan: Plan, jobs: int) -> Iterator[F
         for candidate in candidates:
             yield check_file(candidate, plan)
         return
+    # Imported here: a one-file pre-commit run never pays for multiprocessing.
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
     chunks = _chunks(candidates, jobs)
     # fork starts workers in milliseconds and shares the imported modules; spawn elsewhere.
     method = "fork" if os.name == "posix" else "spawn"
@@ -153,6 +156,8 @@ def _check_all(candidates: list[Candidate], plan: Plan, jobs: int) -> Iterator[F
 
 
 def _ignore_sigint() -> None:
+    import signal
+
     # The parent handles Ctrl-C and stops the workers; they must not print tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -226,6 +231,8 @@ def _run_check(check: Check, source: SourceFile, context: CheckContext,
                     for problem in check.check_document(document, context):
                         yield document, problem
     except Exception as exc:  # a bug in a check must not hide the other files
+        import traceback
+
         internal.append(InternalError(source.display, check.name, type(exc).__name__,
                                       traceback.format_exc()))
 

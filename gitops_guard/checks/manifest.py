@@ -89,11 +89,11 @@ def _object_fields(data: dict[str, Any]) -> Iterator[Problem]:
     if "apiVersion" not in data:
         yield Problem(RULE_API_VERSION, "object has no apiVersion")
     elif not isinstance(api_version, str) or not api_version.strip():
-        yield Problem(RULE_API_VERSION, "apiVersion must be a non-empty string", "/apiVersion")
+        yield Problem(RULE_API_VERSION, _not_a_string("apiVersion", api_version), "/apiVersion")
     if "kind" not in data:
         yield Problem(RULE_KIND, "object has no kind")
     elif not isinstance(kind, str) or not kind.strip():
-        yield Problem(RULE_KIND, "kind must be a non-empty string", "/kind")
+        yield Problem(RULE_KIND, _not_a_string("kind", kind), "/kind")
     metadata = data.get("metadata")
     if "metadata" not in data:
         yield Problem(RULE_NAME, "object has no metadata.name")
@@ -102,9 +102,22 @@ def _object_fields(data: dict[str, Any]) -> Iterator[Problem]:
     elif "name" in metadata:
         name = metadata["name"]
         if not isinstance(name, str) or not name:
-            yield Problem(RULE_NAME, "metadata.name must be a non-empty string", "/metadata/name")
+            yield Problem(RULE_NAME, _not_a_string("metadata.name", name), "/metadata/name")
     elif not isinstance(metadata.get("generateName"), str):
         yield Problem(RULE_NAME, "object has no metadata.name", "/metadata", at_key=True)
+
+
+def _not_a_string(field: str, value: object) -> str:
+    message = f"{field} must be a non-empty string"
+    if isinstance(value, bool):
+        # `kind: Y` or `name: no`: YAML 1.1, as Kubernetes reads it, makes these booleans.
+        return (f"{message}, but YAML reads this value as the boolean {str(value).lower()}; "
+                "quote it")
+    if isinstance(value, (int, float)):
+        return f"{message}, but YAML reads this value as the number {value}; quote it"
+    if value is None:
+        return f"{message}, but it is empty (null)"
+    return message
 
 
 def _object_expected(doc: Document, file: SourceFile) -> bool:
