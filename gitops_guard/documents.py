@@ -101,8 +101,3 @@ class SourceFile:
     text: str | None = None
     documents: list[Document] = field(default_factory=list)
     error: LoadError | None = None
-    size: int = 0
-
-    @property
-    def lines(self) -> list[str]:
-        return self.text.splitlines() if self.text is not None else []

@@ -8,11 +8,11 @@ one process, because starting workers would cost more than it saves.
 from __future__ import annotations
 
 import datetime
-import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from gitops_guard import suppression
 from gitops_guard.catalog import SUPPRESSION_CHECK, rule_catalog
@@ -31,9 +31,6 @@ from gitops_guard.findings import (
     fingerprint,
 )
 from gitops_guard.loader import load_file
-
-if TYPE_CHECKING:
-    from concurrent.futures import Future
 
 # Below this many files, one process is faster than starting workers.
 PARALLEL_MIN_FILES = 48
@@ -126,48 +123,21 @@ def run(paths: Sequence[str], config: Config, checks: Sequence[str], *, cwd: Pat
 
 
 def _check_all(candidates: list[Candidate], plan: Plan, jobs: int) -> Iterator[FileResult]:
-    if jobs <= 1 or len(candidates) < PARALLEL_MIN_FILES:
+    # Imported here: a one-file pre-commit run never pays for multiprocessing.
+    from gitops_guard import workers
+
+    if jobs <= 1 or len(candidates) < PARALLEL_MIN_FILES or not workers.can_fork():
         for candidate in candidates:
             yield check_file(candidate, plan)
         return
-    # Imported here: a one-file pre-commit run never pays for multiprocessing.
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    chunks = _chunks(candidates, jobs)
-    # fork starts workers in milliseconds and shares the imported modules; spawn elsewhere.
-    method = "fork" if os.name == "posix" else "spawn"
-    executor = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context(method),
-                                   initializer=_ignore_sigint)
-    futures: list[Future[list[FileResult]]] = []
-    try:
-        futures = [executor.submit(_check_chunk, chunk, plan) for chunk in chunks]
-        for future in futures:
-            yield from future.result()
-    except BaseException:
-        for future in futures:
-            future.cancel()
-        # Ctrl-C or a failure: stop the workers now rather than let them finish their chunks.
-        for process in list(getattr(executor, "_processes", {}).values()):
-            process.terminate()
-        executor.shutdown(wait=True, cancel_futures=True)
-        raise
-    executor.shutdown(wait=True)
-
-
-def _ignore_sigint() -> None:
-    import signal
-
-    # The parent handles Ctrl-C and stops the workers; they must not print tracebacks.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _chunks(candidates: list[Candidate], jobs: int) -> list[list[Candidate]]:
+    # Several chunks per worker, so a worker that drew slow files does not hold up the end.
     size = max(4, len(candidates) // (jobs * 8))
-    return [candidates[i:i + size] for i in range(0, len(candidates), size)]
+    chunks = [candidates[i:i + size] for i in range(0, len(candidates), size)]
+    for results in workers.map_chunks(partial(_check_chunk, plan=plan), chunks, jobs):
+        yield from results
 
 
-def _check_chunk(chunk: list[Candidate], plan: Plan) -> list[FileResult]:
+def _check_chunk(chunk: Sequence[Candidate], plan: Plan) -> list[FileResult]:
     return [check_file(candidate, plan) for candidate in chunk]
 
 
@@ -178,7 +148,7 @@ def check_file(candidate: Candidate, plan: Plan) -> FileResult:
     repo_path = display_path(candidate.path, plan.repo_root)
     rules = rule_catalog()
     suppressor = suppression.FileSuppressor(
-        lines=source.text.splitlines() if source.text is not None else [],
+        text=source.text or "",
         repo_path=display_path(candidate.path, config.root),
         waivers=suppression.active_waivers(config, plan.today),
         rules=rules)

@@ -127,7 +127,6 @@ def _read(path: Path, max_size: int, source: SourceFile) -> bytes | None:
     if len(raw) > max_size:  # it grew after fstat
         source.error = LoadError(RULE_TOO_LARGE, _too_large(len(raw), max_size))
         return None
-    source.size = len(raw)
     return raw
 
 

@@ -77,7 +77,7 @@ def active_waivers(config: Config, today: datetime.date) -> tuple[Waiver, ...]:
 class FileSuppressor:
     """Decides, for the findings of one file, which are suppressed and why."""
 
-    lines: list[str]
+    text: str  # the file's text; split into lines only if a finding needs its comments
     repo_path: str  # path relative to the config root, for waiver globs
     waivers: tuple[Waiver, ...]
     rules: Mapping[str, Rule]
@@ -88,7 +88,8 @@ class FileSuppressor:
     @property
     def directives(self) -> dict[int, Directive]:
         if self._directives is None:
-            self._directives = parse_directives(self.lines)
+            self._directives = (parse_directives(self.text.splitlines())
+                                if "gitops-guard:" in self.text else {})
             for directive in self._directives.values():
                 for pattern in directive.rules:
                     if not self._known(pattern):

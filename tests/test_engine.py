@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime
 import json
 from pathlib import Path
 
 import pytest
 
-from gitops_guard import engine
+from gitops_guard import engine, workers
 from gitops_guard.config import Config
 from gitops_guard.findings import ResourceRef, fingerprint
 from tests.conftest import GOOD_CONFIGMAP, NAMELESS_CONFIGMAP, write
@@ -52,7 +51,7 @@ def test_small_runs_do_not_start_workers(tmp_path: Path,
     def no_pool(*args: object, **kwargs: object) -> None:
         raise AssertionError("a small run started worker processes")
 
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
+    monkeypatch.setattr(workers, "map_chunks", no_pool)
     result = engine.run([], Config(root=tmp_path), ("manifest",), cwd=tmp_path, jobs=8,
                         today=TODAY)
     assert len(result.files) == 8
