@@ -13,7 +13,8 @@ RULE_NO_REASON = "GG-SUPPRESS-001"
 RULE_EXPIRED = "GG-SUPPRESS-002"
 RULE_UNKNOWN_RULE = "GG-SUPPRESS-003"
 
-# Findings about suppressions themselves; they can never be suppressed.
+# Findings about suppressions themselves: no annotation, comment or waiver silences them
+# (`rules:` in the config can still change their severity).
 SUPPRESSION_RULES = (
     Rule(RULE_NO_REASON, "SuppressionWithoutReason", Severity.ERROR,
          "A suppression (annotation, comment or waiver) gives no reason, so it does not apply."),

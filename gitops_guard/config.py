@@ -20,6 +20,7 @@ from gitops_guard import globs
 from gitops_guard import pointer as jp
 from gitops_guard.catalog import rule_catalog
 from gitops_guard.checks import CHECKS
+from gitops_guard.discovery import find_git_root
 from gitops_guard.errors import GuardError
 from gitops_guard.findings import Severity
 from gitops_guard.yamlio import ParseFailure, node_at, parse_yaml
@@ -28,7 +29,8 @@ CONFIG_NAMES = (".gitops-guard.yaml", ".gitops-guard.yml")
 ENV_VAR = "GITOPS_GUARD_CONFIG"
 DEFAULT_MAX_FILE_SIZE = 8 * 1024 * 1024
 
-_SIZE = re.compile(r"^\s*(\d+)\s*([KMG]i?B?|B)?\s*$", re.IGNORECASE)
+# Written without inline flags: the same pattern goes into the JSON schema (ECMA regex).
+_SIZE = re.compile(r"^\s*([1-9][0-9]*)\s*([KkMmGg][Ii]?[Bb]?|[Bb])?\s*$")
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "ki": 1024, "kib": 1024,
           "m": 1000**2, "mb": 1000**2, "mi": 1024**2, "mib": 1024**2,
           "g": 1000**3, "gb": 1000**3, "gi": 1024**3, "gib": 1024**3}
@@ -46,6 +48,7 @@ class Waiver:
     namespaces: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     line: int = 0  # where it is written in the config file
+    index: int = 0  # its position in `waivers:`, for a fingerprint that survives edits
 
     def names_rule(self, rule: str) -> bool:
         return any(fnmatch.fnmatchcase(rule, pattern) for pattern in self.rules)
@@ -71,7 +74,8 @@ def schema() -> dict[str, Any]:
     """The JSON schema of the config file (also published by `gitops-guard config-schema`)."""
     strings = {"type": "array", "items": {"type": "string", "minLength": 1}}
     properties: dict[str, Any] = {
-        "checks": {"type": "array", "items": {"enum": sorted(CHECKS)}, "uniqueItems": True},
+        "checks": {"type": "array", "items": {"enum": sorted(CHECKS)}, "uniqueItems": True,
+                   "minItems": 1},
         "exclude": strings,
         "max_file_size": {"anyOf": [{"type": "integer", "minimum": 1},
                                     {"type": "string", "pattern": _SIZE.pattern}]},
@@ -117,12 +121,15 @@ def find_config(explicit: str | None, environ: Mapping[str, str], cwd: Path) -> 
         if not path.is_file():
             raise GuardError(f"config file not found: {from_env} (from ${ENV_VAR})")
         return path
-    for directory in (cwd, *cwd.parents):
+    # Up to the git root; outside a work tree only the working directory itself.
+    git_root = find_git_root(cwd)
+    directories = [cwd]
+    if git_root is not None and git_root != cwd:
+        directories += [d for d in cwd.parents if d == git_root or git_root in d.parents]
+    for directory in directories:
         for name in CONFIG_NAMES:
             if (directory / name).is_file():
                 return directory / name
-        if (directory / ".git").exists():
-            break
     return None
 
 
@@ -155,7 +162,7 @@ def load_config(path: Path | None, cwd: Path) -> Config:
     if problems:
         lines = [f"{display}:{line}:{column}: {message}" for line, column, message in problems]
         raise GuardError("invalid configuration:\n  " + "\n  ".join(lines))
-    return _build(data, path, root_node, display)
+    return _build(data, path, root_node)
 
 
 def _display(path: Path, cwd: Path) -> str:
@@ -271,7 +278,7 @@ def parse_size(value: int | str) -> int:
     return int(number) * _UNITS[(unit or "").lower()]
 
 
-def _build(data: dict[str, Any], path: Path, root_node: Any, display: str) -> Config:
+def _build(data: dict[str, Any], path: Path, root_node: Any) -> Config:
     checks = data.get("checks")
     waivers = []
     for index, raw in enumerate(data.get("waivers") or []):
@@ -287,6 +294,7 @@ def _build(data: dict[str, Any], path: Path, root_node: Any, display: str) -> Co
             namespaces=tuple(match.get("namespaces") or ()),
             names=tuple(match.get("names") or ()),
             line=line,
+            index=index,
         ))
     rules = {rule_id: None if level in ("off", False) else Severity(level)
              for rule_id, level in (data.get("rules") or {}).items()}

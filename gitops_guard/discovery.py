@@ -1,8 +1,10 @@
 """Expand the paths a user names into the files to check.
 
 Inside a git work tree a directory means what git would commit: tracked files plus untracked
-ones that are not ignored (one `git ls-files` call). Elsewhere the directory is walked, skipping
-`.git` and not following symlinked directories. Explicitly named files are always taken.
+ones that are not ignored (one `git ls-files` call); a directory git ignores entirely is
+walked, since the user named it. Elsewhere the directory is walked, skipping `.git` and not
+following symlinked directories. Files named explicitly are taken whatever their suffix, but
+`exclude` globs apply to them too, so a pre-commit run honours the config.
 """
 
 from __future__ import annotations

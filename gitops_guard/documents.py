@@ -45,7 +45,7 @@ class LoadError(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class DuplicateKeyAt:
     key: str
-    pointer: str  # pointer to the mapping holding the key, relative to the file document
+    pointer: str  # pointer to the repeated key itself, relative to its document
     line: int
     column: int
     first_line: int
@@ -101,3 +101,5 @@ class SourceFile:
     text: str | None = None
     documents: list[Document] = field(default_factory=list)
     error: LoadError | None = None
+    # A template under a Helm chart's templates/ directory (expected, not worth a note).
+    chart_template: bool = False

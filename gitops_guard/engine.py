@@ -43,6 +43,7 @@ class FileError(NamedTuple):
     path: str
     line: int | None
     message: str
+    rule: str
 
 
 class InternalError(NamedTuple):
@@ -166,6 +167,9 @@ def check_file(candidate: Candidate, plan: Plan) -> FileResult:
             raw.append((document, check.name, problem))
     if source.text is not None and "gitops-guard:" in source.text:
         _ = suppressor.directives  # reports comments that name unknown rules
+    if source.text is not None and suppression.ANNOTATION_PREFIX in source.text:
+        for document in source.documents:
+            suppressor.check_annotations(document)
     findings: list[Finding] = []
     suppressed: list[SuppressedFinding] = []
     for document, check_name, problem in raw:
@@ -183,8 +187,8 @@ def check_file(candidate: Candidate, plan: Plan) -> FileResult:
         if finding is not None:
             findings.append(finding)
     objects = tuple(doc.resource for doc in source.documents if doc.role in _OBJECT_ROLES)
-    file_error = (FileError(source.display, source.error.line, source.error.message)
-                  if source.error is not None else None)
+    file_error = (FileError(source.display, source.error.line, source.error.message,
+                            source.error.rule) if source.error is not None else None)
     return FileResult(source.display, source.kind, len(source.documents), objects,
                       tuple(findings), tuple(suppressed), file_error, tuple(internal))
 
@@ -207,25 +211,37 @@ def _run_check(check: Check, source: SourceFile, context: CheckContext,
                                       traceback.format_exc()))
 
 
+def _severity(rule_id: str, config: Config, rules: Mapping[str, Rule]) -> Severity | None:
+    """The rule's severity after `rules:` in the config; None when the rule is off."""
+    if rule_id in config.rules:
+        return config.rules[rule_id]
+    rule = rules.get(rule_id)
+    return rule.severity if rule is not None else Severity.ERROR
+
+
 def _finding(check: str, problem: Problem, document: Document | None, source: SourceFile,
              repo_path: str, config: Config, rules: Mapping[str, Rule]) -> Finding | None:
-    rule = rules.get(problem.rule)
-    severity = rule.severity if rule is not None else Severity.ERROR
-    if problem.rule in config.rules:
-        override = config.rules[problem.rule]
-        if override is None:
-            return None
-        severity = override
+    severity = _severity(problem.rule, config, rules)
+    if severity is None:
+        return None
     line, column = problem.line, problem.column
     if line is None and document is not None:
         line, column = document.locate(problem.pointer, problem.at_key)
     resource = document.resource if document is not None else None
+    identity = problem.identity
+    if not identity and document is None and not problem.pointer and line and source.text:
+        # A file-level problem at a line (a syntax error, a comment): identify it by the text
+        # of that line, which survives lines added above it.
+        lines = source.text.splitlines()
+        identity = lines[line - 1].strip() if line <= len(lines) else ""
+    where = None
+    if document is not None and (resource is None or resource.name is None):
+        where = f"{document.index}{document.prefix}"
     return Finding(
         check=check, rule=problem.rule, severity=severity, path=source.display, line=line,
         column=column, message=problem.message, resource=resource, pointer=problem.pointer,
-        fingerprint=fingerprint(problem.rule, repo_path, resource, problem.pointer,
-                                problem.identity,
-                                document.index if document is not None else None))
+        fingerprint=fingerprint(problem.rule, repo_path, resource, problem.pointer, identity,
+                                where))
 
 
 def _collect(file_results: Iterable[FileResult], plan: Plan) -> RunResult:
@@ -235,11 +251,14 @@ def _collect(file_results: Iterable[FileResult], plan: Plan) -> RunResult:
     if config.path is not None:
         config_display = display_path(config.path, plan.cwd)
         config_repo_path = display_path(config.path, plan.repo_root)
+        rules = rule_catalog()
         for problem in suppression.waiver_problems(config, plan.today):
-            findings.append(Finding(
-                SUPPRESSION_CHECK, problem.rule, Severity.ERROR, config_display, problem.line,
-                problem.column, problem.message, None, "",
-                fingerprint(problem.rule, config_repo_path, None, str(problem.line))))
+            severity = _severity(problem.rule, config, rules)
+            if severity is not None:
+                findings.append(Finding(
+                    SUPPRESSION_CHECK, problem.rule, severity, config_display, problem.line,
+                    problem.column, problem.message, None, problem.pointer,
+                    fingerprint(problem.rule, config_repo_path, None, problem.pointer)))
     findings.sort(key=_order)
     suppressed = sorted((s for result in files for s in result.suppressed),
                         key=lambda s: _order(s.finding))

@@ -90,15 +90,17 @@ class SuppressedFinding(NamedTuple):
 
 
 def fingerprint(rule: str, repo_path: str, resource: ResourceRef | None, pointer: str,
-                identity: str = "", document: int | None = None) -> str:
+                identity: str = "", document: str | None = None) -> str:
     """A finding's identity that survives edits: no line numbers, no secret values.
 
-    `document` (the index in the file) only counts when there is no resource to name.
+    `document` (where the document sits in its file) only counts for objects without a name,
+    which nothing else tells apart.
     """
+    where = ""
     if resource is not None:
         where = "/".join((resource.api_version, resource.kind, resource.namespace or "",
                           resource.name or ""))
-    else:
-        where = f"#{document}" if document is not None else ""
+    if document is not None:
+        where += f"#{document}"
     material = "\x1f".join((rule, repo_path, where, pointer, identity))
     return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -75,7 +75,11 @@ def load_file(path: Path, display: str, max_size: int,
     source.text = text
     if kind is FileKind.TEXT:
         return source
-    if kind is FileKind.YAML and _is_helm_template(path, text):
+    if kind is FileKind.YAML and _in_chart_templates(path):
+        source.kind = FileKind.HELM_TEMPLATE
+        source.chart_template = True
+        return source
+    if kind is FileKind.YAML and _has_helm_actions(text):
         source.kind = FileKind.HELM_TEMPLATE
         return source
     try:
@@ -169,16 +173,25 @@ def _decode(raw: bytes, source: SourceFile) -> str | None:
 
 
 def _offset_position(raw: bytes, offset: int) -> tuple[int, int]:
+    """Line and column (in characters, like every other column) of a byte offset."""
     line_start = raw.rfind(b"\n", 0, offset) + 1
-    return raw.count(b"\n", 0, offset) + 1, offset - line_start + 1
+    column = len(raw[line_start:offset].decode("utf-8", "replace")) + 1
+    return raw.count(b"\n", 0, offset) + 1, column
 
 
-def _is_helm_template(path: Path, text: str) -> bool:
-    if "templates" in path.parent.parts:
-        for parent in path.parents:
-            if parent.name == "templates" and (parent.parent / "Chart.yaml").is_file():
-                return True
-    return "{{" in text and _HELM_MARKERS.search(text) is not None
+def _in_chart_templates(path: Path) -> bool:
+    if "templates" not in path.parent.parts:
+        return False
+    return any(parent.name == "templates" and (parent.parent / "Chart.yaml").is_file()
+               for parent in path.parents)
+
+
+def _has_helm_actions(text: str) -> bool:
+    if "{{" not in text:
+        return False
+    # A commented-out template line (`# image: {{ .Values.image }}`) does not make a template.
+    return any(_HELM_MARKERS.search(line) for line in text.splitlines()
+               if "{{" in line and not line.lstrip().startswith("#"))
 
 
 # -- documents ---------------------------------------------------------------------------------

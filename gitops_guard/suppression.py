@@ -16,7 +16,7 @@ import fnmatch
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from gitops_guard import globs
 from gitops_guard.catalog import RULE_EXPIRED, RULE_NO_REASON, RULE_UNKNOWN_RULE
@@ -59,13 +59,15 @@ def parse_directives(lines: list[str]) -> dict[int, Directive]:
 def waiver_problems(config: Config, today: datetime.date) -> Iterator[Problem]:
     """Waivers that do not apply: no reason, or past their date. Reported once per run."""
     for waiver in config.waivers:
+        pointer = f"/waivers/{waiver.index}"
         if not waiver.reason:
             yield Problem(RULE_NO_REASON, "waiver has no reason, so it does not apply",
-                          line=waiver.line, column=1)
+                          pointer, line=waiver.line, column=1)
         elif waiver.expires is not None and waiver.expires < today:
             yield Problem(RULE_EXPIRED,
                           f"waiver expired on {waiver.expires.isoformat()} and no longer applies "
-                          f"(rules: {', '.join(waiver.rules)})", line=waiver.line, column=1)
+                          f"(rules: {', '.join(waiver.rules)})", pointer, line=waiver.line,
+                          column=1)
 
 
 def active_waivers(config: Config, today: datetime.date) -> tuple[Waiver, ...]:
@@ -115,11 +117,7 @@ class FileSuppressor:
         return self._waiver(finding)
 
     def _annotation(self, finding: Finding, document: Document) -> Verdict | None:
-        data = document.data
-        metadata = data.get("metadata") if isinstance(data, dict) else None
-        annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
-        if not isinstance(annotations, dict):
-            return None
+        annotations = _annotations(document)
         key = ANNOTATION_PREFIX + finding.rule
         if key not in annotations:
             return None
@@ -157,6 +155,18 @@ class FileSuppressor:
                 return Verdict(waiver.reason, "waiver")
         return None
 
+    def check_annotations(self, document: Document) -> None:
+        """Report suppression annotations that name no known rule (typos never suppress)."""
+        annotations = _annotations(document)
+        for key in annotations:
+            if key.startswith(ANNOTATION_PREFIX) and not self._known(
+                    key[len(ANNOTATION_PREFIX):]):
+                pointer = "/metadata/annotations/" + key.replace("~", "~0").replace("/", "~1")
+                line, column = document.locate(pointer, at_key=True)
+                self._report(document, Problem(
+                    RULE_UNKNOWN_RULE, f"suppression annotation names no known rule: {key!r}",
+                    pointer, at_key=True, line=line, column=column), line)
+
     def _known(self, pattern: str) -> bool:
         return any(fnmatch.fnmatchcase(rule_id, pattern) for rule_id in self.rules)
 
@@ -164,6 +174,13 @@ class FileSuppressor:
         if (line, problem.rule) not in self._reported:
             self._reported.add((line, problem.rule))
             self.problems.append((document, problem))
+
+
+def _annotations(document: Document) -> dict[str, Any]:
+    data = document.data
+    metadata = data.get("metadata") if isinstance(data, dict) else None
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    return annotations if isinstance(annotations, dict) else {}
 
 
 def _names(patterns: Iterable[str], rule: str) -> bool:

@@ -73,19 +73,20 @@ class ParsedDocument(NamedTuple):
 _IMPLICIT: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
 
 
-def _implicit(tag: str, pattern: str, first: str) -> None:
+def _implicit(tag: str, pattern: str, first: str) -> re.Pattern[str]:
     regexp = re.compile(pattern)
     for char in first:
         _IMPLICIT.setdefault(char, []).append((tag, regexp))
+    return regexp
 
 
-_implicit(BOOL_TAG, r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE"
-                    r"|on|On|ON|off|Off|OFF)$", "yYnNtTfFoO")
+_BOOL = _implicit(BOOL_TAG, r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False"
+                            r"|FALSE|on|On|ON|off|Off|OFF)$", "yYnNtTfFoO")
 _implicit(INT_TAG, r"^[-+]?(?:0|[1-9][0-9_]*|0[0-7_]+|0[xX][0-9a-fA-F_]+|0[bB][01_]+"
                    r"|0[oO][0-7_]+)$", "-+0123456789")
 _implicit(FLOAT_TAG, r"^(?:[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
                      r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", "-+0123456789.")
-_implicit(NULL_TAG, r"^(?:~|null|Null|NULL)$", "~nN")
+_NULL = _implicit(NULL_TAG, r"^(?:~|null|Null|NULL)$", "~nN")
 _implicit(MERGE_TAG, r"^<<$", "<")
 
 
@@ -125,10 +126,21 @@ def _to_float(text: str) -> float:
     return float(value)
 
 
+def _to_bool(text: str) -> bool:
+    if not _BOOL.match(text):  # `!!bool maybe`: go-yaml refuses it, so do we
+        raise ValueError(text)
+    return text.lower() in ("y", "yes", "true", "on")
+
+
+def _to_null(text: str) -> None:
+    if text and not _NULL.match(text):
+        raise ValueError(text)
+
+
 _SCALARS: dict[str, Callable[[str], Any]] = {
     STR_TAG: str,
-    NULL_TAG: lambda _text: None,
-    BOOL_TAG: lambda text: text.lower() in ("y", "yes", "true", "on"),
+    NULL_TAG: _to_null,
+    BOOL_TAG: _to_bool,
     INT_TAG: _to_int,
     FLOAT_TAG: _to_float,
     # go-yaml keeps timestamps, and !!binary as its base64 text, as strings.

@@ -71,11 +71,11 @@ RESOURCE = ResourceRef("v1", "ConfigMap", "prod", "web")
 @pytest.mark.parametrize(("a", "b", "same"), [
     (("GG-X-001", "a.yaml", RESOURCE, "/data", "", None),
      ("GG-X-001", "a.yaml", RESOURCE, "/data", "", None), True),
-    # the document index only matters when there is no resource
-    (("GG-X-001", "a.yaml", RESOURCE, "/data", "", 0),
-     ("GG-X-001", "a.yaml", RESOURCE, "/data", "", 3), True),
-    (("GG-X-001", "a.yaml", None, "/data", "", 0),
-     ("GG-X-001", "a.yaml", None, "/data", "", 3), False),
+    # the engine passes where the document sits only for objects without a name
+    (("GG-X-001", "a.yaml", None, "/data", "", "0"),
+     ("GG-X-001", "a.yaml", None, "/data", "", "3"), False),
+    (("GG-X-001", "a.yaml", None, "", "", "1/items/0"),
+     ("GG-X-001", "a.yaml", None, "", "", "1/items/1"), False),
     (("GG-X-001", "a.yaml", RESOURCE, "/data", "", None),
      ("GG-X-002", "a.yaml", RESOURCE, "/data", "", None), False),
     (("GG-X-001", "a.yaml", RESOURCE, "/data", "", None),
@@ -120,3 +120,29 @@ sys.exit(main(["check", "--format", "json", "examples", "tests/examples"]))
         outputs[mode] = report
     assert outputs["pure"] == outputs["libyaml"]
     assert len(outputs["pure"]["findings"]) > 10
+
+
+def test_fingerprints_tell_unnamed_objects_apart_and_ignore_position_of_named_ones(
+        tmp_path: Path) -> None:
+    two_nameless = NAMELESS_CONFIGMAP + "---\n" + NAMELESS_CONFIGMAP
+    named = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\n"
+    write(tmp_path, {"nameless.yaml": two_nameless, "named.yaml": named})
+    first = engine.run([], Config(root=tmp_path), ("manifest",), cwd=tmp_path, today=TODAY)
+    prints = {f.path: [] for f in first.findings}  # type: dict[str, list[str]]
+    for finding in first.findings:
+        prints[finding.path].append(finding.fingerprint)
+    assert len(set(prints["nameless.yaml"])) == 2
+    write(tmp_path, {"named.yaml": GOOD_CONFIGMAP + "---\n" + named})
+    second = engine.run([], Config(root=tmp_path), ("manifest",), cwd=tmp_path, today=TODAY)
+    assert [f.fingerprint for f in second.findings if f.path == "named.yaml"] == prints[
+        "named.yaml"]
+
+
+def test_syntax_error_fingerprint_survives_lines_added_above(tmp_path: Path) -> None:
+    write(tmp_path, {"bad.yaml": "a: 1\nb: [\n"})
+    first = engine.run([], Config(root=tmp_path), ("manifest",), cwd=tmp_path, today=TODAY)
+    write(tmp_path, {"bad.yaml": "# note\n\na: 1\nb: [\n"})
+    second = engine.run([], Config(root=tmp_path), ("manifest",), cwd=tmp_path, today=TODAY)
+    assert [f.line for f in first.findings] == [3]
+    assert [f.line for f in second.findings] == [5]
+    assert first.findings[0].fingerprint == second.findings[0].fingerprint

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from gitops_guard.documents import DocRole, FileKind
 from gitops_guard.loader import classify, load_file
-from tests.conftest import write
+from tests.conftest import CliRun, write
 
 LIMIT = 1024 * 1024
 
@@ -107,6 +108,15 @@ def test_helm_templates_are_labelled(tmp_path: Path, name: str, content: str,
     assert load(tmp_path, name, content).kind is kind
 
 
+def test_chart_templates_are_not_findings(tmp_path: Path,
+                                          run_cli: Callable[..., CliRun]) -> None:
+    write(tmp_path, {"chart/Chart.yaml": "apiVersion: v2\nname: c\nversion: 1.0.0\n",
+                     "chart/values.yaml": "replicas: 2\n",
+                     "chart/templates/deploy.yaml": "replicas: {{ .Values.replicas }}\n"})
+    result = run_cli("check", "--format", "json", cwd=tmp_path)
+    assert (result.code, result.json()["findings"]) == (0, [])
+
+
 def test_chart_templates_dir_needs_a_chart(tmp_path: Path) -> None:
     write(tmp_path, {"chart/Chart.yaml": "apiVersion: v2\nname: c\nversion: 1.0.0\n"})
     source = load(tmp_path, "chart/templates/deploy.yaml", "apiVersion: v1\nkind: ConfigMap\n")
@@ -122,6 +132,10 @@ def test_other_files_are_text(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("content", "rule", "line", "column", "message"), [
     (b"a: 1\n\xff\xfe\n", "GG-MANIFEST-008", 2, 1, "invalid UTF-8 (byte 0xff)"),
+    # columns count characters, not bytes
+    ("a: 1\nb: é\xff".encode("utf-8", "surrogateescape").replace(b"\xc3\xbf", b"\xff"),
+     "GG-MANIFEST-008", 2, 5, "invalid UTF-8"),
+    ("x: é\x00".encode(), "GG-MANIFEST-011", 1, 5, "NUL bytes"),
     (b"a: 1\nb: \x00\n", "GG-MANIFEST-011", 2, 4, "NUL bytes"),
     ("a: 1".encode("utf-16"), "GG-MANIFEST-008", 1, 1, "UTF-16"),
     (b"a: [\n", "GG-MANIFEST-001", 2, 1, "did not find expected node content"),

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from gitops_guard.suppression import parse_directives
-from tests.conftest import CliRun, write
+from tests.conftest import GOOD_CONFIGMAP, CliRun, write
 
 NAMELESS = """\
 apiVersion: v1
@@ -192,3 +192,27 @@ def test_parse_directives(line: str, expected: tuple[Any, ...]) -> None:
 @pytest.mark.parametrize("line", ["# gitops-guard: disable", "# ignore[GG-A-001] x", "a: b"])
 def test_not_directives(line: str) -> None:
     assert parse_directives([line]) == {}
+
+
+def test_annotation_naming_an_unknown_rule_is_a_warning(tmp_path: Path,
+                                                        run_cli: Callable[..., CliRun]) -> None:
+    write(tmp_path, {"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"
+                                "  annotations:\n"
+                                "    ignore.gitops-guard.io/GG-MANIFST-005: typo\n"})
+    code, out = report(run_cli, tmp_path)
+    assert code == 0
+    assert [(f["rule"], f["line"], f["column"]) for f in out["findings"]] == [
+        ("GG-SUPPRESS-003", 6, 5)]
+    assert "'ignore.gitops-guard.io/GG-MANIFST-005'" in out["findings"][0]["message"]
+
+
+def test_suppression_rules_follow_config_severity(tmp_path: Path,
+                                                  run_cli: Callable[..., CliRun]) -> None:
+    write(tmp_path, {".gitops-guard.yaml": "rules: {GG-SUPPRESS-002: warning}\n"
+                                           "waivers:\n  - rules: [GG-MANIFEST-005]\n"
+                                           "    reason: old\n    expires: 2020-01-01\n",
+                     "cm.yaml": GOOD_CONFIGMAP})
+    code, out = report(run_cli, tmp_path)
+    assert code == 0
+    assert [(f["rule"], f["severity"], f["pointer"]) for f in out["findings"]] == [
+        ("GG-SUPPRESS-002", "warning", "/waivers/0")]

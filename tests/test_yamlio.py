@@ -49,14 +49,18 @@ def test_nan() -> None:
     assert math.isnan(value(".nan"))
 
 
-@pytest.mark.parametrize("text", ["!!set {a, b}", "!!omap [a: 1]", "!Ref thing",
-                                  "!!python/object:os.system x"])
-def test_unsupported_tags_are_syntax_errors(text: str) -> None:
+@pytest.mark.parametrize(("text", "message"), [
+    ("!!set {a, b}", "unsupported tag"), ("!!omap [a: 1]", "unsupported tag"),
+    ("!Ref thing", "unsupported tag"), ("!!python/object:os.system x", "unsupported tag"),
+    ("!!bool maybe", "'maybe' is not a valid bool"), ("!!null x", "'x' is not a valid null"),
+    ("!!int 1.5", "'1.5' is not a valid int"), ("!!float abc", "'abc' is not a valid float"),
+])
+def test_unsupported_tags_and_values_are_syntax_errors(text: str, message: str) -> None:
     with pytest.raises(ParseFailure) as caught:
         parse_yaml(f"a: 1\nv: {text}\n")
     assert caught.value.kind == "syntax"
     assert caught.value.line == 2
-    assert "unsupported tag" in caught.value.message
+    assert message in caught.value.message
 
 
 @pytest.mark.parametrize(("text", "expected"), [

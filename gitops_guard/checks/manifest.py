@@ -26,7 +26,7 @@ from typing import Any
 
 from gitops_guard import pointer as jp
 from gitops_guard.checks.base import Check, CheckContext
-from gitops_guard.documents import DocRole, Document, SourceFile
+from gitops_guard.documents import DocRole, Document, FileKind, SourceFile
 from gitops_guard.findings import Problem, Rule, Severity
 from gitops_guard.loader import (
     RULE_BINARY,
@@ -44,6 +44,7 @@ RULE_KIND = "GG-MANIFEST-004"
 RULE_NAME = "GG-MANIFEST-005"
 RULE_NOT_OBJECT = "GG-MANIFEST-006"
 RULE_EMPTY = "GG-MANIFEST-013"
+RULE_TEMPLATE = "GG-MANIFEST-014"
 
 _E, _I = Severity.ERROR, Severity.INFO
 RULES = (
@@ -66,6 +67,9 @@ RULES = (
     Rule(RULE_TOO_COMPLEX, "TooComplex", _E,
          "The document nests too deeply or its aliases expand too far (alias bomb)."),
     Rule(RULE_EMPTY, "EmptyFile", _I, "The file holds no documents."),
+    Rule(RULE_TEMPLATE, "TemplateNotChecked", _I,
+         "A file outside a Helm chart's templates/ holds template syntax, so it is not checked "
+         "as Kubernetes objects."),
 )
 
 _OBJECT_ROLES = frozenset({DocRole.RESOURCE, DocRole.INCOMPLETE, DocRole.LIST,
@@ -141,7 +145,12 @@ def _not_object_message(doc: Document) -> str:
 
 
 def check_file(file: SourceFile, ctx: CheckContext) -> Iterator[Problem]:
-    if file.error is None and all(doc.role is DocRole.EMPTY for doc in file.documents):
+    if file.kind is FileKind.HELM_TEMPLATE:
+        if not file.chart_template:
+            yield Problem(RULE_TEMPLATE, "file holds Helm template syntax, so it is not checked as "
+                          "Kubernetes objects (render it, or move it under a chart's templates/)",
+                          line=1, column=1)
+    elif file.error is None and all(doc.role is DocRole.EMPTY for doc in file.documents):
         yield Problem(RULE_EMPTY, "file holds no documents", line=1, column=1)
 
 
@@ -152,4 +161,5 @@ CHECK = Check(
     check_document=check_document,
     check_file=check_file,
     roles=frozenset(DocRole),
+    file_kinds=frozenset({FileKind.YAML, FileKind.JSON, FileKind.HELM_TEMPLATE}),
 )

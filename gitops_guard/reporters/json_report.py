@@ -63,4 +63,5 @@ def render(result: RunResult, options: ReportOptions) -> str:
             "failed": result.failed,
         },
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    # ASCII escapes keep the output valid JSON whatever the terminal's encoding.
+    return json.dumps(document, indent=2, ensure_ascii=True) + "\n"

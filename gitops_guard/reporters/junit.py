@@ -62,7 +62,8 @@ def _suite(root: ET.Element, path: str, file: FileResult | None, findings: list[
         failing = [f for f in case_findings if f.severity.at_least(result.fail_on)]
         if file is not None and file.error is not None and name == "file":
             errors += 1
-            element = ET.SubElement(case, "error", message=file.error.message, type="unreadable")
+            element = ET.SubElement(case, "error", message=file.error.message,
+                                    type=file.error.rule)
             element.text = "\n".join(_describe(f) for f in case_findings)
         elif failing:
             failures += 1

@@ -63,8 +63,9 @@ def render(result: RunResult, options: ReportOptions) -> str:
     rule_ids = sorted({rule.id for name in result.checks for rule in _rules_of(name)}
                       | {f.rule for f in everything})
     index = {rule_id: position for position, rule_id in enumerate(rule_ids)}
-    rules = [_rule_entry(result.rules[rule_id], rule_check(rule_id)) for rule_id in rule_ids
-             if rule_id in result.rules]
+    # Every result's ruleIndex must point at its rule, known to the catalog or not.
+    rules = [_rule_entry(result.rules[rule_id], rule_check(rule_id)) if rule_id in result.rules
+             else {"id": rule_id, "shortDescription": {"text": rule_id}} for rule_id in rule_ids]
     results = [_result(f, result, index[f.rule]) for f in result.findings]
     for suppressed in result.suppressed:
         entry = _result(suppressed.finding, result, index[suppressed.finding.rule])
@@ -91,7 +92,8 @@ def render(result: RunResult, options: ReportOptions) -> str:
             "results": results,
         }],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    # ASCII escapes keep the output valid JSON whatever the terminal's encoding.
+    return json.dumps(document, indent=2, ensure_ascii=True) + "\n"
 
 
 def _rules_of(check_name: str) -> tuple[Rule, ...]:
