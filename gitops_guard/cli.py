@@ -46,13 +46,29 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
+    run_options = _run_options()
     check = commands.add_parser(
-        "check", help="run the checks on files and directories (default: the current one)",
+        "check", parents=[run_options],
+        help="run the checks on files and directories (default: the current one)",
         description="Run the enabled checks. Exit 0: clean; 1: findings at or above --fail-on; "
                     "2: usage or config error; 3: internal error.")
-    check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories")
     check.add_argument("--checks", type=_check_list, metavar="A,B",
                        help="run only these checks (default: all, or `checks:` in the config)")
+    commands.add_parser(
+        "schema", parents=[run_options],
+        help="validate objects against the Kubernetes schemas (check --checks schema)",
+        description="Validate every object against the schema of its kind: the bundled "
+                    "Kubernetes schemas, CRDs found among the files, and schema locations.")
+
+    commands.add_parser("rules", help="list every rule id with its severity and summary")
+    commands.add_parser("config-schema", help="print the JSON schema of .gitops-guard.yaml")
+    return parser
+
+
+def _run_options() -> argparse.ArgumentParser:
+    """Options shared by `check` and the per-check shortcuts."""
+    check = argparse.ArgumentParser(add_help=False)
+    check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories")
     check.add_argument("--format", choices=FORMATS, default="text", help="report format")
     check.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
     check.add_argument("--config", metavar="FILE", help="config file (default: "
@@ -66,10 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                        help="colour text output (auto: only on a terminal, unless NO_COLOR)")
     check.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-
-    commands.add_parser("rules", help="list every rule id with its severity and summary")
-    commands.add_parser("config-schema", help="print the JSON schema of .gitops-guard.yaml")
-    return parser
+    schema = check.add_argument_group("schema check")
+    schema.add_argument("--kubernetes-version", metavar="VERSION",
+                        help="Kubernetes version to validate against: 1.36, v1.36.2, 1.36.0 "
+                             "(default: the newest bundled)")
+    schema.add_argument("--strict", action=argparse.BooleanOptionalAction, default=None,
+                        help="unknown fields are errors (default: on)")
+    schema.add_argument("--offline", action="store_true", default=None,
+                        help="never download schemas, even from configured URL locations")
+    schema.add_argument("--schema-location", action="append", metavar="LOCATION",
+                        help="extra schema location (directory, file or URL template; "
+                             "repeatable; tried before those in the config)")
+    return check
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -111,7 +135,16 @@ def _check(args: argparse.Namespace) -> int:
     config = load_config(find_config(args.config, os.environ, cwd), cwd)
     if args.fail_on:
         config = dataclasses.replace(config, fail_on=Severity(args.fail_on))
-    checks = select_checks(args.checks, config)
+    schema_flags = {key: value for key, value in (
+        ("kubernetes_version", args.kubernetes_version), ("strict", args.strict),
+        ("offline", args.offline)) if value is not None}
+    if args.schema_location:
+        schema_flags["locations"] = [*args.schema_location,
+                                     *config.section("schema").get("locations", [])]
+    if schema_flags:
+        config = config.with_settings("schema", schema_flags)
+    names = ["schema"] if args.command == "schema" else args.checks
+    checks = select_checks(names, config)
     result = run(args.paths, config, checks, cwd=cwd, jobs=args.jobs)
     to_file = args.output is not None
     color = args.format == "text" and not to_file and _use_color(args.color, sys.stdout)

@@ -7,6 +7,7 @@ check's own section; every problem is reported with the config's file:line.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import fnmatch
 import os
@@ -48,7 +49,8 @@ class Waiver:
     namespaces: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     line: int = 0  # where it is written in the config file
-    index: int = 0  # its position in `waivers:`, for a fingerprint that survives edits
+    column: int = 0
+    index: int = 0  # its position in `waivers:`, for a fingerprint
 
     def names_rule(self, rule: str) -> bool:
         return any(fnmatch.fnmatchcase(rule, pattern) for pattern in self.rules)
@@ -68,6 +70,11 @@ class Config:
 
     def section(self, check: str) -> Mapping[str, Any]:
         return self.sections.get(check, {})
+
+    def with_settings(self, check: str, values: Mapping[str, Any]) -> Config:
+        """A copy in which `values` (from command-line flags) override the check's section."""
+        merged = {**self.section(check), **values}
+        return dataclasses.replace(self, sections={**self.sections, check: merged})
 
 
 def schema() -> dict[str, Any]:
@@ -283,7 +290,7 @@ def _build(data: dict[str, Any], path: Path, root_node: Any) -> Config:
     waivers = []
     for index, raw in enumerate(data.get("waivers") or []):
         match = raw.get("match") or {}
-        line, _ = _position(root_node, ["waivers", str(index)])
+        line, column = _position(root_node, ["waivers", str(index)])
         expires = raw.get("expires")
         waivers.append(Waiver(
             rules=tuple(raw["rules"]),
@@ -294,6 +301,7 @@ def _build(data: dict[str, Any], path: Path, root_node: Any) -> Config:
             namespaces=tuple(match.get("namespaces") or ()),
             names=tuple(match.get("names") or ()),
             line=line,
+            column=column,
             index=index,
         ))
     rules = {rule_id: None if level in ("off", False) else Severity(level)

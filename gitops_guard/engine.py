@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from gitops_guard import suppression
 from gitops_guard.catalog import SUPPRESSION_CHECK, rule_catalog
 from gitops_guard.checks import CHECKS, Check, CheckContext
+from gitops_guard.checks.base import RunInfo
 from gitops_guard.config import Config
 from gitops_guard.discovery import Candidate, discover, display_path, find_git_root
 from gitops_guard.documents import DocRole, Document, FileKind, SourceFile
@@ -75,6 +76,8 @@ class Plan:
     cwd: Path
     repo_root: Path
     today: datetime.date
+    # What each check's `prepare` returned. Workers are forked, so this is inherited as is.
+    states: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -117,8 +120,10 @@ def run(paths: Sequence[str], config: Config, checks: Sequence[str], *, cwd: Pat
                           exclude=config.exclude, exclude_root=config.root)
     # The config file was validated when it was loaded; it is not a manifest.
     candidates = [c for c in candidates if config.path is None or c.path != config.path]
+    info = RunInfo(tuple(c.path for c in candidates), config, cwd)
+    states = {check.name: check.prepare(info) for check in enabled if check.prepare is not None}
     plan = Plan(tuple(checks), config, cwd, find_git_root(cwd) or cwd,
-                today or datetime.datetime.now(datetime.UTC).date())
+                today or datetime.datetime.now(datetime.UTC).date(), states)
     file_results = list(_check_all(candidates, plan, jobs))
     return _collect(file_results, plan)
 
@@ -162,7 +167,8 @@ def check_file(candidate: Candidate, plan: Plan) -> FileResult:
     for check in (CHECKS[name] for name in plan.checks):
         if source.kind not in check.file_kinds:
             continue
-        context = CheckContext(config.section(check.name), config, source)
+        context = CheckContext(config.section(check.name), config, source,
+                               plan.states.get(check.name))
         for document, problem in _run_check(check, source, context, internal):
             raw.append((document, check.name, problem))
     if source.text is not None and "gitops-guard:" in source.text:
@@ -211,17 +217,20 @@ def _run_check(check: Check, source: SourceFile, context: CheckContext,
                                       traceback.format_exc()))
 
 
-def _severity(rule_id: str, config: Config, rules: Mapping[str, Rule]) -> Severity | None:
-    """The rule's severity after `rules:` in the config; None when the rule is off."""
+def _severity(rule_id: str, config: Config, rules: Mapping[str, Rule],
+              chosen: Severity | None = None) -> Severity | None:
+    """`rules:` in the config, else what the check chose, else the rule's; None: rule is off."""
     if rule_id in config.rules:
         return config.rules[rule_id]
+    if chosen is not None:
+        return chosen
     rule = rules.get(rule_id)
     return rule.severity if rule is not None else Severity.ERROR
 
 
 def _finding(check: str, problem: Problem, document: Document | None, source: SourceFile,
              repo_path: str, config: Config, rules: Mapping[str, Rule]) -> Finding | None:
-    severity = _severity(problem.rule, config, rules)
+    severity = _severity(problem.rule, config, rules, problem.severity)
     if severity is None:
         return None
     line, column = problem.line, problem.column

@@ -44,7 +44,9 @@ class Problem(NamedTuple):
     `pointer` is a JSON pointer into the document. `at_key` asks for the position of the
     mapping key rather than its value (an unknown field, a duplicate key). Text checks that
     know the position already pass `line`/`column` (1-based). `identity` is extra material for
-    the fingerprint (e.g. a hash of a secret, never the secret itself).
+    the fingerprint (e.g. a hash of a secret, never the secret itself). `severity` is set only
+    when the check's own settings decide it (`missing_schemas: error`); `rules:` in the config
+    still wins.
     """
 
     rule: str
@@ -54,6 +56,7 @@ class Problem(NamedTuple):
     line: int | None = None
     column: int | None = None
     identity: str = ""
+    severity: Severity | None = None
 
 
 class ResourceRef(NamedTuple):

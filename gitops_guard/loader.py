@@ -88,7 +88,7 @@ def load_file(path: Path, display: str, max_size: int,
         else:
             source.documents = _yaml_documents(path, text, yaml_loader)
     except ParseFailure as failure:
-        if kind is FileKind.YAML and "{{" in text:
+        if kind is FileKind.YAML and _has_template_syntax(text):
             # Template syntax that broke the YAML parser: a Helm template outside a chart.
             source.kind = FileKind.HELM_TEMPLATE
             return source
@@ -155,14 +155,14 @@ def _decode(raw: bytes, source: SourceFile) -> str | None:
         source.error = LoadError(RULE_ENCODING, "file is UTF-16 or UTF-32; manifests must be "
                                  "UTF-8", 1, 1)
         return None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
     nul = raw.find(b"\x00")
     if nul >= 0:
         line, column = _offset_position(raw, nul)
         source.error = LoadError(RULE_BINARY, "file contains NUL bytes: binary data, not text",
                                  line, column)
         return None
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -186,12 +186,20 @@ def _in_chart_templates(path: Path) -> bool:
                for parent in path.parents)
 
 
-def _has_helm_actions(text: str) -> bool:
-    if "{{" not in text:
-        return False
+def _template_lines(text: str) -> list[str]:
     # A commented-out template line (`# image: {{ .Values.image }}`) does not make a template.
-    return any(_HELM_MARKERS.search(line) for line in text.splitlines()
-               if "{{" in line and not line.lstrip().startswith("#"))
+    if "{{" not in text:
+        return []
+    return [line for line in text.splitlines()
+            if "{{" in line and not line.lstrip().startswith("#")]
+
+
+def _has_helm_actions(text: str) -> bool:
+    return any(_HELM_MARKERS.search(line) for line in _template_lines(text))
+
+
+def _has_template_syntax(text: str) -> bool:
+    return bool(_template_lines(text))
 
 
 # -- documents ---------------------------------------------------------------------------------

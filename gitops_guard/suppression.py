@@ -62,12 +62,12 @@ def waiver_problems(config: Config, today: datetime.date) -> Iterator[Problem]:
         pointer = f"/waivers/{waiver.index}"
         if not waiver.reason:
             yield Problem(RULE_NO_REASON, "waiver has no reason, so it does not apply",
-                          pointer, line=waiver.line, column=1)
+                          pointer, line=waiver.line, column=waiver.column)
         elif waiver.expires is not None and waiver.expires < today:
             yield Problem(RULE_EXPIRED,
                           f"waiver expired on {waiver.expires.isoformat()} and no longer applies "
                           f"(rules: {', '.join(waiver.rules)})", pointer, line=waiver.line,
-                          column=1)
+                          column=waiver.column)
 
 
 def active_waivers(config: Config, today: datetime.date) -> tuple[Waiver, ...]:
@@ -159,8 +159,9 @@ class FileSuppressor:
         """Report suppression annotations that name no known rule (typos never suppress)."""
         annotations = _annotations(document)
         for key in annotations:
-            if key.startswith(ANNOTATION_PREFIX) and not self._known(
-                    key[len(ANNOTATION_PREFIX):]):
+            # Exact ids only: an annotation never matches a pattern (and `*` is no key syntax).
+            if key.startswith(ANNOTATION_PREFIX) and key[len(ANNOTATION_PREFIX):] not in \
+                    self.rules:
                 pointer = "/metadata/annotations/" + key.replace("~", "~0").replace("/", "~1")
                 line, column = document.locate(pointer, at_key=True)
                 self._report(document, Problem(

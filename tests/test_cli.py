@@ -46,7 +46,8 @@ def test_usage_errors_exit_2(run_cli: Callable[..., CliRun], argv: tuple[str, ..
 def test_unknown_check(tmp_path: Path, run_cli: Callable[..., CliRun]) -> None:
     result = run_cli("check", "--checks", "manifest,nope", cwd=tmp_path)
     assert result.code == 2
-    assert result.err == "gitops-guard: error: unknown check 'nope'; available: manifest\n"
+    assert result.err == ("gitops-guard: error: unknown check 'nope'; available: manifest, "
+                          "schema\n")
 
 
 def test_missing_path(tmp_path: Path, run_cli: Callable[..., CliRun]) -> None:

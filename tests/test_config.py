@@ -86,8 +86,9 @@ manifest: {}
     assert config.waivers == (
         Waiver(rules=("GG-MANIFEST-00*",), reason="migrating in Q1",
                expires=datetime.date(2031, 3, 31), paths=("legacy/",), kinds=("ConfigMap",),
-               namespaces=("team-*",), names=("old-*",), line=9),
-        Waiver(rules=("GG-MANIFEST-002",), reason="", expires=None, line=13, index=1),
+               namespaces=("team-*",), names=("old-*",), line=9, column=5),
+        Waiver(rules=("GG-MANIFEST-002",), reason="", expires=None, line=13, column=5,
+               index=1),
     )
     assert config.root == tmp_path
     assert config.section("manifest") == {}

@@ -146,3 +146,11 @@ def test_syntax_error_fingerprint_survives_lines_added_above(tmp_path: Path) -> 
     assert [f.line for f in first.findings] == [3]
     assert [f.line for f in second.findings] == [5]
     assert first.findings[0].fingerprint == second.findings[0].fingerprint
+
+
+def test_repeated_duplicates_have_distinct_fingerprints(tmp_path: Path) -> None:
+    write(tmp_path, {"dup.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"
+                                 "  name: b\n  name: c\n"})
+    result = engine.run([], Config(root=tmp_path), ("manifest",), cwd=tmp_path, today=TODAY)
+    assert [f.rule for f in result.findings] == ["GG-MANIFEST-002", "GG-MANIFEST-002"]
+    assert len({f.fingerprint for f in result.findings}) == 2

@@ -1,4 +1,5 @@
-"""The example repository in examples/: exactly its four deliberate mistakes, nothing else.
+"""The example repository in examples/: exactly its four deliberate mistakes (errors), plus a
+warning for each custom resource whose CRD the repository does not carry (Flux, Argo CD).
 
 The CLI is run in-process from the repository root, as a user would run
 `gitops-guard check examples --format json`. The expected findings are written out here and
@@ -34,6 +35,16 @@ EXPECTED = [
     ("GG-MANIFEST-003", METRICS_SERVICE, 3),
     ("GG-MANIFEST-005", FEATURE_FLAGS, 5),
 ]
+
+# Custom resources of controllers whose CRDs live in the cluster, not in this repository.
+MISSING_SCHEMAS = [
+    ("GG-SCHEMA-003", "examples/clusters/prod/argocd-web.yaml", 4),
+    ("GG-SCHEMA-003", "examples/clusters/prod/infrastructure.yaml", 3),
+    ("GG-SCHEMA-003", "examples/clusters/prod/web.yaml", 3),
+    ("GG-SCHEMA-003", "examples/infrastructure/ingress-nginx/helmrelease.yaml", 2),
+    ("GG-SCHEMA-003", "examples/infrastructure/ingress-nginx/helmrepository.yaml", 2),
+]
+BACKUP_SCHEDULE = "examples/apps/web/base/backupschedule.yaml"
 
 # The `resource` field of each finding. The syntax error has no object; the Service without
 # apiVersion is still named by its kind and name (apiVersion is "").
@@ -94,7 +105,7 @@ def test_examples_report_exactly_the_deliberate_mistakes(
     code, out = run_json(monkeypatch, capsys, "examples")
 
     assert code == 1
-    findings = out["findings"]
+    findings = [f for f in out["findings"] if f["severity"] == "error"]
     assert [(f["rule"], f["path"], f["line"]) for f in findings] == EXPECTED
     assert {(f["rule"], f["path"], f["line"]) for f in findings} == set(EXPECTED)
     for finding in findings:
@@ -109,6 +120,47 @@ def test_examples_report_exactly_the_deliberate_mistakes(
                               "message": findings[0]["message"]}]
 
 
+def test_custom_resources_without_a_crd_are_warnings(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _code, out = run_json(monkeypatch, capsys, "examples")
+    warnings = [(f["rule"], f["path"], f["line"]) for f in out["findings"]
+                if f["severity"] == "warning"]
+    assert warnings == MISSING_SCHEMAS
+
+
+@pytest.mark.parametrize("version", ["1.35", "1.36", "1.37"])
+def test_schema_check_on_every_bundled_version(
+        version: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(REPO_ROOT)
+    capsys.readouterr()
+    code = main(["schema", "examples", "--kubernetes-version", version, "--format", "json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1  # the syntax error in the dev patch
+    assert [(f["rule"], f["path"], f["line"]) for f in out["findings"]] == [
+        EXPECTED[0], *MISSING_SCHEMAS]
+
+
+def test_the_custom_resource_is_validated_against_the_crd_in_the_repo(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    path = tmp_path / BACKUP_SCHEDULE
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("retention: 14", "retention: 1.5")
+                    .replace("bucket: backups-prod", "bukket: backups-prod"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    code = main(["schema", "examples", "--format", "json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert [(f["rule"], f["line"], f["message"]) for f in out["findings"]
+            if f["path"] == BACKUP_SCHEDULE] == [
+        ("GG-SCHEMA-001", 10, "spec.retention: expected integer or string, got number 1.5"),
+        ("GG-SCHEMA-002", 13, 'spec.storage: unknown field "bukket"; did you mean "bucket"?'),
+    ]
+
+
 def test_examples_summary_is_consistent(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     code, out = run_json(monkeypatch, capsys, "examples")
@@ -119,9 +171,9 @@ def test_examples_summary_is_consistent(
         "files": structured_files(EXAMPLES),
         # One document per file, except the dev patch (not YAML) and the two Helm templates.
         "documents": structured_files(EXAMPLES) - 3,
-        "findings": 4,
+        "findings": 4 + len(MISSING_SCHEMAS),
         "errors": 4,
-        "warnings": 0,
+        "warnings": len(MISSING_SCHEMAS),
         "infos": 0,
         "suppressed": 0,
         "files_with_errors": 1,
@@ -154,18 +206,23 @@ def test_helm_chart_templates_are_labelled_not_checked(
 
 def test_base_is_clean(monkeypatch: pytest.MonkeyPatch,
                        capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.chdir(REPO_ROOT)
+    # Run from inside examples/, as a hook in a repository laid out like it: its config names
+    # the CRD directory, so the custom resource is validated although only base/ is checked.
+    monkeypatch.chdir(EXAMPLES)
     capsys.readouterr()
-    code = main(["check", "examples/apps/web/base"])
+    code = main(["check", "apps/web/base", "--format", "json"])
     captured = capsys.readouterr()
+    out = json.loads(captured.out)
 
-    assert code == 0
-    assert captured.err == ""
+    assert (code, captured.err) == (0, "")
+    assert out["findings"] == []
+    assert (out["summary"]["files"], out["summary"]["documents"]) == (6, 6)
 
+    # From the repository root that config is not found, and the CRD is not among the files.
     code, out = run_json(monkeypatch, capsys, "examples/apps/web/base")
     assert code == 0
-    assert out["findings"] == []
-    assert (out["summary"]["files"], out["summary"]["documents"]) == (5, 5)
+    assert [(f["rule"], f["path"]) for f in out["findings"]] == [
+        ("GG-SCHEMA-003", BACKUP_SCHEDULE)]
 
 
 def test_readme_table_matches_the_findings(
@@ -174,7 +231,8 @@ def test_readme_table_matches_the_findings(
     assert rows == EXPECTED
 
     _code, out = run_json(monkeypatch, capsys, "examples")
-    assert [(f["rule"], f["path"], f["line"]) for f in out["findings"]] == rows
+    assert [(f["rule"], f["path"], f["line"]) for f in out["findings"]
+            if f["severity"] == "error"] == rows
 
 
 def test_each_mistake_is_marked_on_the_line_above() -> None:
@@ -208,6 +266,6 @@ def test_examples_are_clean_once_the_mistakes_are_fixed(
     out = json.loads(capsys.readouterr().out)
 
     assert code == 0
-    assert out["findings"] == []
+    assert [(f["rule"], f["path"], f["line"]) for f in out["findings"]] == MISSING_SCHEMAS
     assert out["errors"] == []
     assert out["summary"]["files"] == structured_files(EXAMPLES)

@@ -136,6 +136,7 @@ def test_other_files_are_text(tmp_path: Path) -> None:
     ("a: 1\nb: é\xff".encode("utf-8", "surrogateescape").replace(b"\xc3\xbf", b"\xff"),
      "GG-MANIFEST-008", 2, 5, "invalid UTF-8"),
     ("x: é\x00".encode(), "GG-MANIFEST-011", 1, 5, "NUL bytes"),
+    (b"\xef\xbb\xbfab\x00", "GG-MANIFEST-011", 1, 3, "NUL bytes"),  # the BOM is no column
     (b"a: 1\nb: \x00\n", "GG-MANIFEST-011", 2, 4, "NUL bytes"),
     ("a: 1".encode("utf-16"), "GG-MANIFEST-008", 1, 1, "UTF-16"),
     (b"a: [\n", "GG-MANIFEST-001", 2, 1, "did not find expected node content"),

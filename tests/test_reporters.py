@@ -16,6 +16,8 @@ from tests.conftest import GOOD_CONFIGMAP, SHARED, CliRun, git, write
 SARIF_SCHEMA = SHARED / "schemas" / "sarif-schema-2.1.0.json"
 
 REPO = {
+    # These tests are about the formats: one check keeps the findings few and known.
+    ".gitops-guard.yaml": "checks: [manifest]\n",
     "apps/good.yaml": GOOD_CONFIGMAP,
     "apps/web.yaml": """\
 apiVersion: apps/v1

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from gitops_guard.checks import manifest
+from gitops_guard.checks import manifest, schema
 from gitops_guard.checks.base import Check, CheckContext
 
 __all__ = ["CHECKS", "Check", "CheckContext"]
 
 CHECKS: dict[str, Check] = {
     manifest.CHECK.name: manifest.CHECK,
+    schema.CHECK.name: schema.CHECK,
 }

@@ -3,13 +3,16 @@
 A check is data plus one or two functions: `check_document` sees each parsed document whose role
 it asks for, `check_file` sees each file once (for text checks and file-wide rules). Both yield
 `Problem`s and nothing else: locating lines, suppression, severity and reporting are the
-engine's job.
+engine's job. A check that needs to know the whole run first (CRDs defined in other files) has
+`prepare`, called once before any file is checked; what it returns reaches every call as
+`context.state`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitops_guard.documents import DocRole, Document, FileKind, SourceFile
@@ -23,10 +26,20 @@ class CheckContext(NamedTuple):
     settings: Mapping[str, Any]  # this check's section of the config file
     config: Config
     file: SourceFile  # the file being checked, for rules that look at sibling documents
+    state: Any = None  # what the check's `prepare` returned
+
+
+class RunInfo(NamedTuple):
+    """What `prepare` may look at: the files about to be checked and where the run is."""
+
+    paths: Sequence[Path]
+    config: Config
+    cwd: Path
 
 
 DocumentCheck = Callable[[Document, CheckContext], Iterable[Problem]]
 FileCheck = Callable[[SourceFile, CheckContext], Iterable[Problem]]
+Prepare = Callable[[RunInfo], Any]
 
 STRUCTURED_KINDS = frozenset({FileKind.YAML, FileKind.JSON})
 _STRUCTURED_SUFFIXES = (".yaml", ".yml", ".json")
@@ -43,6 +56,7 @@ class Check:
     rules: tuple[Rule, ...]
     check_document: DocumentCheck | None = None
     check_file: FileCheck | None = None
+    prepare: Prepare | None = None
     # Which documents `check_document` is given.
     roles: frozenset[DocRole] = frozenset({DocRole.RESOURCE})
     # Which loaded files the check looks at.

@@ -77,11 +77,15 @@ _OBJECT_ROLES = frozenset({DocRole.RESOURCE, DocRole.INCOMPLETE, DocRole.LIST,
 
 
 def check_document(doc: Document, ctx: CheckContext) -> Iterator[Problem]:
+    seen: dict[str, int] = {}
     for dup in doc.duplicates:
+        # The second, third, ... repetition of one key are different findings.
+        seen[dup.pointer] = seen.get(dup.pointer, 0) + 1
         yield Problem(RULE_DUPLICATE_KEY,
                       f'duplicate key "{dup.key}" (first defined at line {dup.first_line}); '
                       "the API server rejects duplicate keys",
-                      dup.pointer, at_key=True, line=dup.line, column=dup.column)
+                      dup.pointer, at_key=True, line=dup.line, column=dup.column,
+                      identity=str(seen[dup.pointer]))
     if doc.role in (DocRole.RESOURCE, DocRole.INCOMPLETE):
         yield from _object_fields(doc.data)
     elif doc.role is DocRole.NOT_MAPPING and _object_expected(doc, ctx.file):
@@ -149,9 +153,9 @@ def check_file(file: SourceFile, ctx: CheckContext) -> Iterator[Problem]:
         if not file.chart_template:
             yield Problem(RULE_TEMPLATE, "file holds Helm template syntax, so it is not checked as "
                           "Kubernetes objects (render it, or move it under a chart's templates/)",
-                          line=1, column=1)
+                          line=1, column=1, identity="file")
     elif file.error is None and all(doc.role is DocRole.EMPTY for doc in file.documents):
-        yield Problem(RULE_EMPTY, "file holds no documents", line=1, column=1)
+        yield Problem(RULE_EMPTY, "file holds no documents", line=1, column=1, identity="file")
 
 
 CHECK = Check(
