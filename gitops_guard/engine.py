@@ -8,7 +8,7 @@ one process, because starting workers would cost more than it saves.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -129,17 +129,24 @@ def run(paths: Sequence[str], config: Config, checks: Sequence[str], *, cwd: Pat
 
 
 def _check_all(candidates: list[Candidate], plan: Plan, jobs: int) -> Iterator[FileResult]:
-    # Imported here: a one-file pre-commit run never pays for multiprocessing.
-    from gitops_guard import workers
+    if jobs > 1 and len(candidates) >= PARALLEL_MIN_FILES:
+        # Imported here: a one-file pre-commit run never pays for multiprocessing.
+        from gitops_guard import workers
 
-    if jobs <= 1 or len(candidates) < PARALLEL_MIN_FILES or not workers.can_fork():
-        for candidate in candidates:
-            yield check_file(candidate, plan)
-        return
+        if workers.can_fork():
+            yield from _check_parallel(candidates, plan, jobs, workers.map_chunks)
+            return
+    for candidate in candidates:
+        yield check_file(candidate, plan)
+
+
+def _check_parallel(candidates: list[Candidate], plan: Plan, jobs: int,
+                    map_chunks: Callable[..., Iterator[list[FileResult]]]
+                    ) -> Iterator[FileResult]:
     # Several chunks per worker, so a worker that drew slow files does not hold up the end.
     size = max(4, len(candidates) // (jobs * 8))
     chunks = [candidates[i:i + size] for i in range(0, len(candidates), size)]
-    for results in workers.map_chunks(partial(_check_chunk, plan=plan), chunks, jobs):
+    for results in map_chunks(partial(_check_chunk, plan=plan), chunks, jobs):
         yield from results
 
 

@@ -180,9 +180,11 @@ def go_key(key: object) -> str:
 class _Builder:
     """Turns a node tree into dicts, lists and scalars, noting duplicate keys."""
 
-    def __init__(self, shared: bool) -> None:
-        # Only documents with anchors can share nodes; only they pay for the memo.
+    def __init__(self, shared: bool, merges: bool) -> None:
+        # Only documents with anchors can share nodes; only they pay for the memo. Only text
+        # with `<<` can hold merge keys; only it pays for looking for them.
         self.memo: dict[int, Any] | None = {} if shared else None
+        self.merges = merges
         self.duplicates: list[DuplicateKey] = []
 
     def build(self, node: Node) -> Any:
@@ -207,7 +209,7 @@ class _Builder:
     def _mapping(self, node: MappingNode) -> dict[str, Any]:
         result: dict[str, Any] = {}
         pairs = node.value
-        if any(key_node.tag == MERGE_TAG for key_node, _ in pairs):
+        if self.merges and any(key_node.tag == MERGE_TAG for key_node, _ in pairs):
             for key_node, value_node in merged_pairs(node):
                 result[self._key(key_node)] = self.build(value_node)
             pairs = [(k, v) for k, v in pairs if k.tag != MERGE_TAG]
@@ -278,6 +280,7 @@ def parse_yaml(text: str, loader_class: type[Any] | None = None) -> list[ParsedD
     """Parse every document of `text`. Raises ParseFailure with a 1-based position."""
     loader = (loader_class or DEFAULT_LOADER)(text)
     shared = "&" in text and "*" in text
+    merges = "<<" in text
     documents: list[ParsedDocument] = []
     try:
         while loader.check_node():
@@ -287,7 +290,7 @@ def parse_yaml(text: str, loader_class: type[Any] | None = None) -> list[ParsedD
                 continue
             if shared:
                 _check_expansion(node)
-            builder = _Builder(shared)
+            builder = _Builder(shared, merges)
             data = builder.build(node)
             documents.append(ParsedDocument(node, data, tuple(builder.duplicates)))
     except yaml.MarkedYAMLError as exc:

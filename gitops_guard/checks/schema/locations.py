@@ -17,9 +17,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -118,6 +115,10 @@ class SchemaLocations:
         return Found(schema, shown)
 
     def _remote(self, url: str) -> Found | Failed | None:
+        # Imported here: most runs never download, and urllib is slow to import.
+        import urllib.error
+        import urllib.request
+
         cached = self.cache_dir / (hashlib.sha256(url.encode()).hexdigest() + ".json")
         if cached.is_file():
             schema = _parse(cached.read_text(encoding="utf-8", errors="replace"))
@@ -163,6 +164,8 @@ def _parse(text: str) -> dict[str, Any] | None:
 
 def _store(path: Path, text: str) -> None:
     """Write atomically: a concurrent or interrupted run never sees half a file."""
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".download-", suffix=".tmp")
     try:

@@ -13,15 +13,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from gitops_guard import pointer as jp
+from gitops_guard.checks.schema.rules import (
+    RULE_ANNOTATION,
+    RULE_LABEL,
+    RULE_NAME,
+    RULE_PORT_NAME,
+    RULE_SELECTOR,
+    RULE_VALUE,
+)
 from gitops_guard.findings import Problem
 from gitops_guard.workloads import CONTAINER_LISTS, get, pod_template
-
-RULE_NAME = "GG-SCHEMA-006"
-RULE_LABEL = "GG-SCHEMA-007"
-RULE_ANNOTATION = "GG-SCHEMA-008"
-RULE_PORT_NAME = "GG-SCHEMA-009"
-RULE_SELECTOR = "GG-SCHEMA-010"
-RULE_VALUE = "GG-SCHEMA-011"
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")

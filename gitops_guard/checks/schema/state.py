@@ -52,8 +52,8 @@ class SchemaState:
         self.locations = SchemaLocations(
             list(settings.get("locations") or []), root=root, version=self.bundle.version,
             strict=self.strict, offline=bool(settings.get("offline", False)),
-            cache_dir=Path(settings["cache_dir"]) if settings.get("cache_dir")
-            else default_cache_dir(),
+            cache_dir=root / Path(settings["cache_dir"]).expanduser()
+            if settings.get("cache_dir") else default_cache_dir(),
             timeout=float(settings.get("timeout", 10)))
         self.crds: dict[str, CrdVersion] = {}
         self.crd_errors: dict[tuple[Path, int], list[CrdError]] = {}

@@ -8,17 +8,17 @@ field that exists elsewhere in the kind belongs (`restartPolicy` on a CronJob's 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from typing import Any
 
 from gitops_guard import pointer as jp
 from gitops_guard.checks.schema.bundle import QUANTITY_PATTERN
+from gitops_guard.checks.schema.rules import (
+    RULE_INVALID,
+    RULE_UNKNOWN_FIELD,
+    RULE_VALUE,
+)
 from gitops_guard.findings import Problem
-
-RULE_INVALID = "GG-SCHEMA-001"
-RULE_UNKNOWN_FIELD = "GG-SCHEMA-002"
-RULE_ENUM = "GG-SCHEMA-011"
 
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
                dict: "object", type(None): "null"}
@@ -71,7 +71,7 @@ class Validator:
             options = error.kind.options if kind == "enum" else [error.kind.expected_value]
             choices = ", ".join(str(o) for o in options if o is not None)
             shown = f"{_describe(value, reveal)} is not" if reveal else "the value is not"
-            yield Problem(RULE_ENUM, f"{prefix}{shown} allowed; use one of: {choices}", pointer)
+            yield Problem(RULE_VALUE, f"{prefix}{shown} allowed; use one of: {choices}", pointer)
         elif kind == "pattern" and error.kind.pattern == QUANTITY_PATTERN:
             yield Problem(RULE_INVALID, f"{prefix}{_describe(value, reveal)} is not a valid "
                           "quantity (examples: 500m, 2, 1.5, 128Mi, 1Gi)", pointer)
@@ -126,6 +126,8 @@ class Validator:
         by_lower = {name.lower(): name for name in allowed}
         if key.lower() in by_lower:
             return f'; did you mean "{by_lower[key.lower()]}"?'
+        import difflib
+
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.75)
         if close:
             return f'; did you mean "{close[0]}"?'
