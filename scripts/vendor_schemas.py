@@ -29,36 +29,25 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from gitops_guard.checks.schema.walk import rebuild  # noqa: E402
+
 OUT = ROOT / "gitops_guard" / "schemas"
 SOURCE_PACKAGE = "kubernetes-validate"
 SOURCE_VERSION = "1.37.0"
 DEFAULT_VERSIONS = ("1.35", "1.36", "1.37")
 
-# Schema keywords whose value is one subschema, a list of them, or a map of them.
-_ONE = ("items", "additionalProperties", "not", "contains", "propertyNames",
-        "additionalItems", "if", "then", "else")
-_MANY = ("anyOf", "oneOf", "allOf", "prefixItems")
-_MAP = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 _DROP = ("description", "x-kubernetes-patch-strategy", "x-kubernetes-patch-merge-key",
          "x-kubernetes-unions", "x-kubernetes-map-type", "x-kubernetes-group-version-kind")
 
 
 def clean(schema: Any) -> Any:
     """Drop documentation-only keywords; walk only schema positions, never property names."""
-    if not isinstance(schema, dict):
-        return schema
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key in _DROP:
-            continue
-        if key in _ONE:
-            out[key] = clean(value)
-        elif key in _MANY and isinstance(value, list):
-            out[key] = [clean(item) for item in value]
-        elif key in _MAP and isinstance(value, dict):
-            out[key] = {name: clean(sub) for name, sub in value.items()}
-        else:
-            out[key] = value
+    return rebuild(schema, _clean_node)
+
+
+def _clean_node(node: dict[str, Any]) -> dict[str, Any]:
+    out = {key: value for key, value in node.items() if key not in _DROP}
     if isinstance(out.get("oneOf"), list) and all(
             isinstance(branch, dict) and set(branch) == {"type"} for branch in out["oneOf"]):
         out["anyOf"] = out.pop("oneOf")

@@ -18,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from gitops_guard.checks.schema.walk import MAP, rebuild
 from gitops_guard.errors import GuardError
 
 BUNDLE = Path(__file__).resolve().parent.parent.parent / "schemas" / "kubernetes.json"
@@ -164,7 +165,7 @@ def _refs(schema: Any) -> Iterator[str]:
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
             yield ref[len("#/$defs/"):]
         for key, value in schema.items():
-            if key in _MAP and isinstance(value, dict):
+            if key in MAP and isinstance(value, dict):
                 for sub in value.values():
                     yield from _refs(sub)
             elif key not in ("enum", "const", "default", "example", "examples"):
@@ -174,52 +175,24 @@ def _refs(schema: Any) -> Iterator[str]:
             yield from _refs(item)
 
 
-_ONE = ("items", "additionalProperties", "not", "contains", "propertyNames", "additionalItems",
-        "if", "then", "else")
-_MANY = ("anyOf", "oneOf", "allOf", "prefixItems")
-_MAP = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
-
-
 def strictify(schema: Any) -> Any:
     """A copy in which objects that list their properties allow no others.
 
     Objects marked `x-kubernetes-preserve-unknown-fields` (free-form by design) are left open.
     """
-    if not isinstance(schema, dict):
-        return schema
-    out = {}
-    for key, value in schema.items():
-        if key in _ONE:
-            out[key] = strictify(value)
-        elif key in _MANY and isinstance(value, list):
-            out[key] = [strictify(item) for item in value]
-        elif key in _MAP and isinstance(value, dict):
-            out[key] = {name: strictify(sub) for name, sub in value.items()}
-        else:
-            out[key] = value
-    if ("properties" in out and "additionalProperties" not in out
-            and not out.get("x-kubernetes-preserve-unknown-fields")):
-        out["additionalProperties"] = False
-    return out
+    return rebuild(schema, _close)
+
+
+def _close(schema: dict[str, Any]) -> dict[str, Any]:
+    if ("properties" in schema and "additionalProperties" not in schema
+            and not schema.get("x-kubernetes-preserve-unknown-fields")):
+        schema["additionalProperties"] = False
+    return schema
 
 
 def without_required(schema: Any) -> Any:
     """A copy that requires no field anywhere: the schema of a patch."""
-    if not isinstance(schema, dict):
-        return schema
-    out = {}
-    for key, value in schema.items():
-        if key == "required":
-            continue
-        if key in _ONE:
-            out[key] = without_required(value)
-        elif key in _MANY and isinstance(value, list):
-            out[key] = [without_required(item) for item in value]
-        elif key in _MAP and isinstance(value, dict):
-            out[key] = {name: without_required(sub) for name, sub in value.items()}
-        else:
-            out[key] = value
-    return out
+    return rebuild(schema, lambda node: {k: v for k, v in node.items() if k != "required"})
 
 
 def _with_value_rules(name: str, definition: Any) -> Any:

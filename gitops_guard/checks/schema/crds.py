@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from gitops_guard.checks.schema.walk import rebuild
+
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 CRD_API_VERSION = "apiextensions.k8s.io/v1"
 
@@ -84,26 +86,16 @@ def _root(schema: dict[str, Any], api_version: str, kind: str) -> dict[str, Any]
     return root
 
 
-_ONE = ("items", "additionalProperties", "not")
-_MANY = ("anyOf", "oneOf", "allOf")
+_DOCUMENTATION = ("description", "example", "externalDocs", "nullable")
 
 
 def convert(schema: Any) -> Any:
     """OpenAPI 3.0 (Kubernetes structural schema) to JSON Schema 2020-12."""
-    if not isinstance(schema, dict):
-        return schema
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key in ("description", "example", "externalDocs", "nullable"):
-            continue
-        if key in _ONE:
-            out[key] = convert(value)
-        elif key in _MANY and isinstance(value, list):
-            out[key] = [convert(item) for item in value]
-        elif key == "properties" and isinstance(value, dict):
-            out[key] = {name: convert(sub) for name, sub in value.items()}
-        else:
-            out[key] = value
+    return rebuild(schema, _convert_node)
+
+
+def _convert_node(node: dict[str, Any]) -> dict[str, Any]:
+    out = {key: value for key, value in node.items() if key not in _DOCUMENTATION}
     for bound, limit in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
         if isinstance(out.get(bound), bool):
             exclusive = out.pop(bound)
@@ -118,7 +110,7 @@ def convert(schema: Any) -> Any:
         embedded.setdefault("kind", {"type": "string"})
         embedded.setdefault("metadata", {"type": "object"})
         out["properties"] = embedded
-    if schema.get("nullable") is True:
+    if node.get("nullable") is True:
         _allow_null(out)
     return out
 

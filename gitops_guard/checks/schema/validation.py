@@ -19,6 +19,7 @@ from gitops_guard.checks.schema.rules import (
     RULE_VALUE,
 )
 from gitops_guard.findings import Problem
+from gitops_guard.workloads import get
 
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
                dict: "object", type(None): "null"}
@@ -52,7 +53,7 @@ class Validator:
         prefix = f"{where}: " if where else ""
         pointer = jp.join(*tokens)
         kind = error.kind.name
-        value = _value_at(data, tokens)
+        value = get(data, tuple(tokens))
         if kind == "additionalProperties":
             allowed = self._properties_at(list(error.schema_path)[:-1])
             for key in error.kind.unexpected:
@@ -160,17 +161,6 @@ class Validator:
                 for branch in node.get("anyOf") or []:
                     queue.append((branch, path, seen_refs))
         return self._homes
-
-
-def _value_at(data: Any, tokens: list[str]) -> Any:
-    for token in tokens:
-        if isinstance(data, dict):
-            data = data.get(token)
-        elif isinstance(data, list) and token.isdigit() and int(token) < len(data):
-            data = data[int(token)]
-        else:
-            return None
-    return data
 
 
 def _describe(value: Any, reveal: bool) -> str:
