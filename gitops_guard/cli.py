@@ -88,8 +88,8 @@ def _run_options() -> argparse.ArgumentParser:
                              "(default: the newest bundled)")
     schema.add_argument("--strict", action=argparse.BooleanOptionalAction, default=None,
                         help="unknown fields are errors (default: on)")
-    schema.add_argument("--offline", action="store_true", default=None,
-                        help="never download schemas, even from configured URL locations")
+    schema.add_argument("--offline", action=argparse.BooleanOptionalAction, default=None,
+                        help="never download schemas; use only what is bundled or cached")
     schema.add_argument("--schema-location", action="append", metavar="LOCATION",
                         help="extra schema location (directory, file or URL template; "
                              "repeatable; tried before those in the config)")
@@ -139,8 +139,10 @@ def _check(args: argparse.Namespace) -> int:
         ("kubernetes_version", args.kubernetes_version), ("strict", args.strict),
         ("offline", args.offline)) if value is not None}
     if args.schema_location:
-        schema_flags["locations"] = [*args.schema_location,
-                                     *config.section("schema").get("locations", [])]
+        # Flags are relative to where the command runs; the config's to the config file.
+        flagged = [loc if loc.startswith(("http://", "https://", "/")) or loc == "default"
+                   else str(cwd / loc) for loc in args.schema_location]
+        schema_flags["locations"] = [*flagged, *config.section("schema").get("locations", [])]
     if schema_flags:
         config = config.with_settings("schema", schema_flags)
     names = ["schema"] if args.command == "schema" else args.checks

@@ -67,6 +67,7 @@ class Config:
     rules: Mapping[str, Severity | None] = field(default_factory=dict)  # None: rule is off
     waivers: tuple[Waiver, ...] = ()
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    baseline: Path | None = None  # a baseline named in the config
 
     def section(self, check: str) -> Mapping[str, Any]:
         return self.sections.get(check, {})
@@ -87,6 +88,7 @@ def schema() -> dict[str, Any]:
         "max_file_size": {"anyOf": [{"type": "integer", "minimum": 1},
                                     {"type": "string", "pattern": _SIZE.pattern}]},
         "fail_on": {"enum": ["error", "warning"]},
+        "baseline": {"type": "string", "minLength": 1},
         # `off` is written unquoted, and YAML 1.1 reads it as false: accept both.
         "rules": {"type": "object",
                   "additionalProperties": {"enum": ["error", "warning", "info", "off", False]}},
@@ -316,4 +318,5 @@ def _build(data: dict[str, Any], path: Path, root_node: Any) -> Config:
         rules=rules,
         waivers=tuple(waivers),
         sections={name: data[name] for name in CHECKS if isinstance(data.get(name), dict)},
+        baseline=path.parent / data["baseline"] if data.get("baseline") else None,
     )

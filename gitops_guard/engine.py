@@ -14,7 +14,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from gitops_guard import baseline as baseline_file
 from gitops_guard import suppression
+from gitops_guard.baseline import Baseline
 from gitops_guard.catalog import SUPPRESSION_CHECK, rule_catalog
 from gitops_guard.checks import CHECKS, Check, CheckContext
 from gitops_guard.checks.base import RunInfo
@@ -69,7 +71,7 @@ class FileResult(NamedTuple):
 
 @dataclass(frozen=True)
 class Plan:
-    """Everything a worker needs to check a file; small and picklable."""
+    """Everything a worker needs to check a file (inherited by forked workers)."""
 
     checks: tuple[str, ...]
     config: Config
@@ -78,6 +80,7 @@ class Plan:
     today: datetime.date
     # What each check's `prepare` returned. Workers are forked, so this is inherited as is.
     states: Mapping[str, Any] = field(default_factory=dict)
+    baseline: Baseline | None = None
 
 
 @dataclass
@@ -114,7 +117,8 @@ def select_checks(names: Sequence[str] | None, config: Config) -> tuple[str, ...
 
 
 def run(paths: Sequence[str], config: Config, checks: Sequence[str], *, cwd: Path,
-        jobs: int = 1, today: datetime.date | None = None) -> RunResult:
+        jobs: int = 1, today: datetime.date | None = None,
+        use_baseline: bool = True) -> RunResult:
     enabled = [CHECKS[name] for name in checks]
     candidates = discover(paths, cwd=cwd, wanted=lambda name: any(c.wants(name) for c in enabled),
                           exclude=config.exclude, exclude_root=config.root)
@@ -123,9 +127,20 @@ def run(paths: Sequence[str], config: Config, checks: Sequence[str], *, cwd: Pat
     info = RunInfo(tuple(c.path for c in candidates), config, cwd)
     states = {check.name: check.prepare(info) for check in enabled if check.prepare is not None}
     plan = Plan(tuple(checks), config, cwd, find_git_root(cwd) or cwd,
-                today or datetime.datetime.now(datetime.UTC).date(), states)
+                today or datetime.datetime.now(datetime.UTC).date(), states,
+                load_baseline(config, cwd) if use_baseline else None)
     file_results = list(_check_all(candidates, plan, jobs))
     return _collect(file_results, plan)
+
+
+def load_baseline(config: Config, cwd: Path) -> Baseline | None:
+    """The configured baseline, or the default file beside the config when it exists."""
+    path = config.baseline or config.root / baseline_file.FILE_NAME
+    if config.baseline is None and not path.is_file():
+        return None
+    if not path.is_file():
+        raise GuardError(f"the baseline named in the config does not exist: {path}")
+    return baseline_file.load(path, display_path(path, cwd))
 
 
 def _check_all(candidates: list[Candidate], plan: Plan, jobs: int) -> Iterator[FileResult]:
@@ -164,7 +179,10 @@ def check_file(candidate: Candidate, plan: Plan) -> FileResult:
         text=source.text or "",
         repo_path=display_path(candidate.path, config.root),
         waivers=suppression.active_waivers(config, plan.today),
-        rules=rules)
+        rules=rules,
+        baseline=plan.baseline.by_key() if plan.baseline is not None else {},
+        baseline_path=display_path(candidate.path, plan.baseline.root)
+        if plan.baseline is not None else "")
     raw: list[tuple[Document | None, str, Problem]] = []
     internal: list[InternalError] = []
     if source.error is not None:
@@ -178,7 +196,7 @@ def check_file(candidate: Candidate, plan: Plan) -> FileResult:
                                plan.states.get(check.name))
         for document, problem in _run_check(check, source, context, internal):
             raw.append((document, check.name, problem))
-    if source.text is not None and "gitops-guard:" in source.text:
+    if source.text is not None and any(m in source.text for m in suppression.MARKERS):
         _ = suppressor.directives  # reports comments that name unknown rules
     if source.text is not None and suppression.ANNOTATION_PREFIX in source.text:
         for document in source.documents:
@@ -257,7 +275,7 @@ def _finding(check: str, problem: Problem, document: Document | None, source: So
         check=check, rule=problem.rule, severity=severity, path=source.display, line=line,
         column=column, message=problem.message, resource=resource, pointer=problem.pointer,
         fingerprint=fingerprint(problem.rule, repo_path, resource, problem.pointer, identity,
-                                where))
+                                where), identity=problem.identity)
 
 
 def _collect(file_results: Iterable[FileResult], plan: Plan) -> RunResult:

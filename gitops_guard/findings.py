@@ -83,6 +83,8 @@ class Finding(NamedTuple):
     resource: ResourceRef | None
     pointer: str
     fingerprint: str
+    # The check's identity for the finding (a secret's SHA-256, never the secret), for baselines.
+    identity: str = ""
 
 
 class SuppressedFinding(NamedTuple):

@@ -31,12 +31,11 @@ def patch_files(paths: Iterable[Path]) -> frozenset[Path]:
         stop = find_git_root(path)
         directory = path.parent
         for _ in range(_MAX_LEVELS):
-            if directory in visited:
-                break
-            visited.add(directory)
-            for name in KUSTOMIZATION_FILES:
-                if (directory / name).is_file():
-                    kustomizations.add(directory / name)
+            if directory not in visited:  # each path still walks all its own levels
+                visited.add(directory)
+                for name in KUSTOMIZATION_FILES:
+                    if (directory / name).is_file():
+                        kustomizations.add(directory / name)
             if directory == stop or directory.parent == directory:
                 break
             directory = directory.parent

@@ -71,6 +71,8 @@ def load_file(path: Path, display: str, max_size: int,
         return source
     text = _decode(raw, source)
     if text is None:
+        if kind is FileKind.TEXT:
+            source.error = None  # binary files (images, keystores) are no manifests to report
         return source
     source.text = text
     if kind is FileKind.TEXT:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from gitops_guard import globs
+from gitops_guard.baseline import Entry, entry_key
 from gitops_guard.catalog import RULE_EXPIRED, RULE_NO_REASON, RULE_UNKNOWN_RULE
 from gitops_guard.config import Config, Waiver
 from gitops_guard.documents import Document
@@ -26,6 +27,11 @@ from gitops_guard.findings import Finding, Problem, Rule
 
 ANNOTATION_PREFIX = "ignore.gitops-guard.io/"
 _DIRECTIVE = re.compile(r"#\s*gitops-guard:\s*ignore\[(?P<rules>[^\]]*)\](?P<reason>[^\n]*)")
+# Other tools' markers, honoured for secret findings so teams can migrate: gitleaks on the
+# line, detect-secrets on the line or (nextline) alone on the line above.
+_FOREIGN = re.compile(r"gitleaks:allow|pragma:\s*allowlist\s+(?P<next>nextline\s+)?secret")
+SECRET_RULES = ("GG-SECRET-*",)
+MARKERS = ("gitops-guard:", "gitleaks:allow", "allowlist")
 
 
 class Directive(NamedTuple):
@@ -45,14 +51,19 @@ def parse_directives(lines: list[str]) -> dict[int, Directive]:
     """Suppression comments by line number (1-based)."""
     found = {}
     for number, text in enumerate(lines, start=1):
-        if "gitops-guard:" not in text:
+        if not any(marker in text for marker in MARKERS):
             continue
         match = _DIRECTIVE.search(text)
-        if match is None:
+        if match is not None:
+            rules = tuple(part.strip() for part in match["rules"].split(",") if part.strip())
+            found[number] = Directive(number, match.start() + 1, rules, match["reason"].strip(),
+                                      not text[: match.start()].strip())
             continue
-        rules = tuple(part.strip() for part in match["rules"].split(",") if part.strip())
-        found[number] = Directive(number, match.start() + 1, rules, match["reason"].strip(),
-                                  not text[: match.start()].strip())
+        foreign = _FOREIGN.search(text)
+        if foreign is not None:
+            found[number] = Directive(number, foreign.start() + 1, SECRET_RULES,
+                                      foreign.group().replace("  ", " "),
+                                      foreign["next"] is not None)
     return found
 
 
@@ -83,6 +94,8 @@ class FileSuppressor:
     repo_path: str  # path relative to the config root, for waiver globs
     waivers: tuple[Waiver, ...]
     rules: Mapping[str, Rule]
+    baseline: Mapping[tuple[str, str, str], Entry] = field(default_factory=dict)
+    baseline_path: str = ""  # the file's path as the baseline writes it
     problems: list[tuple[Document | None, Problem]] = field(default_factory=list)
     _directives: dict[int, Directive] | None = None
     _reported: set[tuple[int, str]] = field(default_factory=set)
@@ -91,7 +104,7 @@ class FileSuppressor:
     def directives(self) -> dict[int, Directive]:
         if self._directives is None:
             self._directives = (parse_directives(self.text.splitlines())
-                                if "gitops-guard:" in self.text else {})
+                                if any(m in self.text for m in MARKERS) else {})
             for directive in self._directives.values():
                 for pattern in directive.rules:
                     if not self._known(pattern):
@@ -114,7 +127,16 @@ class FileSuppressor:
             found = self._comment(finding, finding.line)
             if found is not None:
                 return found
-        return self._waiver(finding)
+        return self._waiver(finding) or self._baseline(finding)
+
+    def _baseline(self, finding: Finding) -> Verdict | None:
+        if not self.baseline:
+            return None
+        entry = self.baseline.get(entry_key(self.baseline_path, finding.rule, finding.identity,
+                                            finding.fingerprint))
+        if entry is None:
+            return None
+        return Verdict(entry.reason or "known: listed in the baseline", "baseline")
 
     def _annotation(self, finding: Finding, document: Document) -> Verdict | None:
         annotations = _annotations(document)

@@ -1,4 +1,4 @@
-"""Where pod templates live in workload kinds (shared by the schema and policy checks)."""
+"""Where pod templates live in workload kinds (shared by the checks that look inside pods)."""
 
 from __future__ import annotations
 

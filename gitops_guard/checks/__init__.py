@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gitops_guard.checks import manifest, schema
+from gitops_guard.checks import manifest, schema, secrets
 from gitops_guard.checks.base import Check, CheckContext
 
 __all__ = ["CHECKS", "Check", "CheckContext"]
@@ -10,4 +10,5 @@ __all__ = ["CHECKS", "Check", "CheckContext"]
 CHECKS: dict[str, Check] = {
     manifest.CHECK.name: manifest.CHECK,
     schema.CHECK.name: schema.CHECK,
+    secrets.CHECK.name: secrets.CHECK,
 }

@@ -260,3 +260,29 @@ def test_list_items_are_validated(tmp_path: Path, run_cli: Callable[..., CliRun]
                                   "  - apiVersion: v1\n    kind: ConfigMap\n"
                                   "    metadata: {name: a}\n    data: {n: 1}\n"})
     assert findings(schema(run_cli, tmp_path)) == [("GG-SCHEMA-001", "list.yaml", 7)]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("    - name: v1\n", "    - name: v1\n"), None),
+    (("  versions:\n", "  versions: 3\n  old:\n"), "CRD versions must be a list"),
+    (("      schema:\n", "      schema: 5\n      oldschema:\n"), None),
+    (("metadata: {name: widgets.example.com}", "metadata: widgets"), None),
+])
+def test_malformed_crds_are_findings_not_crashes(tmp_path: Path, run_cli: Callable[..., CliRun],
+                                                 change: tuple[str, str],
+                                                 message: str | None) -> None:
+    write(tmp_path, {"crd.yaml": WIDGET_CRD.replace(*change)})
+    result = schema(run_cli, tmp_path)
+    assert result.code in (0, 1), result.err
+    assert "Traceback" not in result.err
+    if message:
+        assert message in [f["message"] for f in result.json()["findings"]]
+
+
+def test_patches_are_found_whatever_the_file_order(tmp_path: Path,
+                                                   run_cli: Callable[..., CliRun]) -> None:
+    patch = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 2}\n"
+    write(tmp_path, {"kustomization.yaml": "patches:\n  - path: a/p.yaml\n", "a/p.yaml": patch,
+                     "a/b/c/d/x.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"})
+    result = schema(run_cli, tmp_path, "a/b/c/d/x.yaml", "a/p.yaml")
+    assert findings(result) == []

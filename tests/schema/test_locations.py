@@ -211,3 +211,25 @@ def test_schemas_with_remote_refs_are_not_followed(tmp_path: Path, server: Schem
     assert rule == "GG-SCHEMA-013"
     assert "cannot be used" in text
     assert server.requests == []
+
+
+def test_flag_locations_are_relative_to_the_working_directory(
+        git_repo: Path, run_cli: Callable[..., CliRun]) -> None:
+    write(git_repo, {".gitops-guard.yaml": "schema: {}\n",
+                     "apps/t.yaml": THING, "apps/s/thing.json": json.dumps(THING_SCHEMA)})
+    result = run(run_cli, git_repo / "apps", "t.yaml", "--schema-location",
+                 "s/{{ .ResourceKind }}.json")
+    assert messages(result) == [("GG-SCHEMA-001", 'spec.size: expected integer, got string "big"')]
+
+
+def test_offline_still_uses_what_is_cached(tmp_path: Path, server: SchemaServer,
+                                           run_cli: Callable[..., CliRun]) -> None:
+    server.files["/thing.json"] = (200, json.dumps(THING_SCHEMA).encode())
+    write(tmp_path, {"repo/t.yaml": THING, "repo/.gitops-guard.yaml":
+                     f"schema: {{cache_dir: {tmp_path / 'cache'}, "
+                     f"locations: ['{server.base}/thing.json']}}\n"})
+    online = run(run_cli, tmp_path / "repo")
+    offline = run(run_cli, tmp_path / "repo", "--offline")
+    assert messages(offline) == messages(online)
+    assert [rule for rule, _ in messages(offline)] == ["GG-SCHEMA-001"]
+    assert server.requests == ["/thing.json"]

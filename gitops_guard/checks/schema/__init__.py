@@ -57,7 +57,7 @@ CHECK = Check(
         "properties": {
             "kubernetes_version": {"type": "string"},
             "strict": {"type": "boolean"},
-            "missing_schemas": {"enum": ["error", "warn", "skip"]},
+            "missing_schemas": {"enum": ["error", "warn", "warning", "skip"]},
             "crds": {"type": "array", "items": {"type": "string", "minLength": 1}},
             "locations": {"type": "array", "items": {"type": "string", "minLength": 1}},
             "offline": {"type": "boolean"},

@@ -18,7 +18,8 @@ from gitops_guard.documents import Document
 from gitops_guard.findings import Problem, Severity
 
 _PRERELEASE = re.compile(r"^v\d+(alpha|beta)\d+$")
-_MISSING_SEVERITY = {"error": Severity.ERROR, "warn": Severity.WARNING}
+_MISSING_SEVERITY = {"error": Severity.ERROR, "warn": Severity.WARNING,
+                     "warning": Severity.WARNING}
 
 
 def check_document(doc: Document, ctx: CheckContext) -> Iterator[Problem]:

@@ -50,16 +50,23 @@ def convert_crd(data: dict[str, Any], source: str) -> tuple[list[CrdVersion], li
     kind = names.get("kind") if isinstance(names, dict) else None
     if not isinstance(group, str) or not isinstance(kind, str):
         return [], [CrdError("/spec", "CRD has no spec.group or spec.names.kind")]
-    name = (data.get("metadata") or {}).get("name", f"?.{group}")
+    metadata = data.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    if not isinstance(name, str):
+        name = f"?.{group}"
+    listed = spec.get("versions")
+    if not isinstance(listed, list):
+        return [], [CrdError("/spec/versions", "CRD versions must be a list")]
     versions: list[CrdVersion] = []
     errors: list[CrdError] = []
-    for index, version in enumerate(spec.get("versions") or []):
+    for index, version in enumerate(listed):
         if not isinstance(version, dict) or not isinstance(version.get("name"), str):
             errors.append(CrdError(f"/spec/versions/{index}", "CRD version has no name"))
             continue
         if version.get("served") is False:
             continue
-        schema = (version.get("schema") or {}).get("openAPIV3Schema")
+        holder = version.get("schema")
+        schema = holder.get("openAPIV3Schema") if isinstance(holder, dict) else None
         if schema is None:
             # No schema: the API server accepts any fields (only possible with old CRDs).
             schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
@@ -69,7 +76,7 @@ def convert_crd(data: dict[str, Any], source: str) -> tuple[list[CrdVersion], li
             continue
         api_version = f"{group}/{version['name']}"
         versions.append(CrdVersion(api_version, kind, _root(convert(schema), api_version, kind),
-                                   str(name), source))
+                                   name, source))
     return versions, errors
 
 

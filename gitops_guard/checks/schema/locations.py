@@ -73,7 +73,7 @@ def expand(location: str, version: str, strict: bool, api_version: str, kind: st
 
 class SchemaLocations:
     def __init__(self, locations: list[str], *, root: Path, version: str, strict: bool,
-                 offline: bool, cache_dir: Path, timeout: float) -> None:
+                 offline: bool, cache_dir: Path, timeout: float, cwd: Path | None = None) -> None:
         for location in locations:
             validate_template(location)
         self.locations = [loc for loc in locations if loc != "default"]
@@ -83,17 +83,17 @@ class SchemaLocations:
         self.offline = offline
         self.cache_dir = cache_dir
         self.timeout = timeout
+        self.cwd = cwd or root
 
     def find(self, api_version: str, kind: str) -> Found | Failed | None:
         failure: Failed | None = None
         for location in self.locations:
             target = expand(location, self.version, self.strict, api_version, kind)
             if target.startswith(("http://", "https://")):
-                if self.offline:
-                    continue
                 result = self._remote(target)
             else:
-                result = self._local(self.root / target, target)
+                path = self.root / target
+                result = self._local(path, os.path.relpath(path, self.cwd))
             if isinstance(result, Found):
                 return result
             if isinstance(result, Failed) and failure is None:
@@ -125,6 +125,8 @@ class SchemaLocations:
             if schema is not None:
                 return Found(schema, url)
             cached.unlink(missing_ok=True)  # corrupt: fetch it again
+        if self.offline:
+            return None  # only what is already cached
         try:
             # Only http(s) reaches here: `find` sends nothing else to `_remote`.
             request = urllib.request.Request(  # noqa: S310

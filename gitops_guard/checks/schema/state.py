@@ -54,7 +54,7 @@ class SchemaState:
             strict=self.strict, offline=bool(settings.get("offline", False)),
             cache_dir=root / Path(settings["cache_dir"]).expanduser()
             if settings.get("cache_dir") else default_cache_dir(),
-            timeout=float(settings.get("timeout", 10)))
+            timeout=float(settings.get("timeout", 10)), cwd=info.cwd)
         self.crds: dict[str, CrdVersion] = {}
         self.crd_errors: dict[tuple[Path, int], list[CrdError]] = {}
         self._validators: dict[tuple[str, bool], Validator | Unavailable | None] = {}

@@ -1,0 +1,91 @@
+"""secrets: plaintext credentials, found the way a GitOps repository holds them.
+
+Structure decides, not entropy: a plaintext `kind: Secret`, a token inside base64 Secret
+data, a password in Helm values, a literal in container `env`, a kustomize secretGenerator
+literal are found; SOPS values, sealed data and ExternalSecret references never are.
+
+FAIL (GG-SECRET-001 plaintext Secret, GG-SECRET-002 GitHub token decoded from base64)::
+
+    apiVersion: v1
+    kind: Secret
+    metadata: {name: ci}
+    data:
+      token: Z2hwXzAxMjM0NTY3ODlhYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5eg==
+
+PASS::
+
+    password: ${DB_PASSWORD}
+    existingSecret: db-credentials
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from gitops_guard.checks.base import Check, CheckContext, RunInfo
+from gitops_guard.checks.secrets.rules import RULES
+from gitops_guard.documents import DocRole, Document, FileKind, SourceFile
+from gitops_guard.findings import Problem
+
+if TYPE_CHECKING:
+    from gitops_guard.checks.secrets.state import SecretsState
+
+_TEXT_SUFFIXES = (".yaml", ".yml", ".json", ".env", ".ini", ".properties", ".conf", ".cfg",
+                  ".tfvars", ".tf", ".toml", ".sh", ".bash", ".zsh", ".md", ".txt", ".pem",
+                  ".key", ".p12", ".pfx", ".jks", ".keystore", ".npmrc", ".pypirc", ".netrc",
+                  ".dockercfg", ".dockerconfigjson", ".crt")
+_TEXT_NAMES = ("kubeconfig", "credentials", "id_rsa", "id_ecdsa", "id_ed25519", "id_dsa",
+               ".git-credentials", ".envrc")
+
+
+def wants(name: str) -> bool:
+    lowered = name.lower()
+    return (lowered.endswith(_TEXT_SUFFIXES) or lowered in _TEXT_NAMES
+            or lowered.startswith(".env"))
+
+
+# The rules and their regular expressions load only when the check runs.
+def _check_document(doc: Document, ctx: CheckContext) -> Iterable[Problem]:
+    from gitops_guard.checks.secrets.state import check_document
+
+    return check_document(doc, ctx)
+
+
+def _check_file(file: SourceFile, ctx: CheckContext) -> Iterable[Problem]:
+    from gitops_guard.checks.secrets.state import check_file
+
+    return check_file(file, ctx)
+
+
+def _prepare(info: RunInfo) -> SecretsState:
+    from gitops_guard.checks.secrets.state import prepare
+
+    return prepare(info)
+
+
+CHECK = Check(
+    name="secrets",
+    description="Plaintext credentials in manifests, values, env, kubeconfigs and text files.",
+    rules=RULES,
+    check_document=_check_document,
+    check_file=_check_file,
+    prepare=_prepare,
+    roles=frozenset({DocRole.RESOURCE, DocRole.INCOMPLETE, DocRole.KUSTOMIZATION, DocRole.SOPS,
+                     DocRole.DATA}),
+    file_kinds=frozenset({FileKind.YAML, FileKind.JSON, FileKind.TEXT,
+                          FileKind.HELM_TEMPLATE}),
+    wants=wants,
+    config_schema={
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "allow_paths": {"type": "array", "items": {"type": "string", "minLength": 1}},
+            "allow_regexes": {"type": "array", "items": {"type": "string", "minLength": 1}},
+            "stopwords": {"type": "array", "items": {"type": "string", "minLength": 3}},
+            "disabled_rules": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        },
+    },
+)
+
+__all__ = ["CHECK", "RULES"]

@@ -1,0 +1,75 @@
+"""The secrets check's settings, compiled once per run, and its entry points."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+from gitops_guard import globs
+from gitops_guard.checks.base import CheckContext, RunInfo
+from gitops_guard.checks.secrets.rules import RULE_KEYSTORE, RULES
+from gitops_guard.checks.secrets.scan import (
+    KEYSTORE_SUFFIXES,
+    Options,
+    scan_document,
+    scan_text,
+)
+from gitops_guard.checks.secrets.tokens import FAMILIES
+from gitops_guard.discovery import display_path
+from gitops_guard.documents import Document, FileKind, SourceFile
+from gitops_guard.errors import GuardError
+from gitops_guard.findings import Problem
+
+
+class SecretsState(NamedTuple):
+    options: Options
+    allow_paths: tuple[str, ...]
+    root: str  # the config root, for allow_paths
+
+
+def prepare(info: RunInfo) -> SecretsState:
+    settings = info.config.section("secrets")
+    known = {family.name for family in FAMILIES} | {rule.id for rule in RULES}
+    disabled = frozenset(settings.get("disabled_rules", ()))
+    unknown = sorted(disabled - known)
+    if unknown:
+        raise GuardError(f"secrets.disabled_rules names {unknown[0]!r}, which is neither a "
+                         f"GG-SECRET rule id nor a token family; families: "
+                         f"{', '.join(sorted(f.name for f in FAMILIES))}")
+    patterns = []
+    for text in settings.get("allow_regexes", ()):
+        try:
+            patterns.append(re.compile(text))
+        except re.error as exc:
+            raise GuardError(f"secrets.allow_regexes: {text!r} is not a regular expression "
+                             f"({exc})") from None
+    return SecretsState(Options(disabled, tuple(settings.get("stopwords", ())), tuple(patterns)),
+                        tuple(settings.get("allow_paths", ())), str(info.config.root))
+
+
+def _allowed_path(state: SecretsState, ctx: CheckContext) -> bool:
+    if not state.allow_paths:
+        return False
+    return globs.match_any(state.allow_paths, display_path(ctx.file.path, Path(state.root)))
+
+
+def check_document(doc: Document, ctx: CheckContext) -> Iterator[Problem]:
+    state: SecretsState = ctx.state
+    if not _allowed_path(state, ctx):
+        yield from scan_document(doc, state.options)
+
+
+def check_file(file: SourceFile, ctx: CheckContext) -> Iterator[Problem]:
+    state: SecretsState = ctx.state
+    if _allowed_path(state, ctx):
+        return
+    if file.path.suffix.lower() in KEYSTORE_SUFFIXES and RULE_KEYSTORE not in \
+            state.options.disabled:
+        yield Problem(RULE_KEYSTORE, f"{file.path.name} is a keystore (private keys); keep it "
+                      "out of the repository or encrypt it with SOPS", line=1, column=1,
+                      identity=f"keystore:{file.path.name}")
+        return
+    if file.kind in (FileKind.TEXT, FileKind.HELM_TEMPLATE) and file.text is not None:
+        yield from scan_text(file.path, file.text, state.options)
