@@ -60,6 +60,29 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate every object against the schema of its kind: the bundled "
                     "Kubernetes schemas, CRDs found among the files, and schema locations.")
 
+    secrets = commands.add_parser(
+        "secrets", help="plaintext secrets: scan, and the baseline of known ones",
+        description="Find plaintext credentials; keep a baseline of the ones already known.")
+    secret_commands = secrets.add_subparsers(dest="secrets_command", metavar="COMMAND")
+    secret_commands.required = True
+    secret_commands.add_parser(
+        "scan", parents=[run_options], help="find plaintext secrets (check --checks secrets)",
+        description="Find plaintext credentials in manifests, values, env, kubeconfigs and text "
+                    "files. Values are never printed.")
+    baseline = secret_commands.add_parser(
+        "baseline", help="create, update or audit the baseline of known secrets",
+        description="The baseline lists known secrets by path, rule and SHA-256 of the value "
+                    "(never the value, never a line number); they are reported as known, not "
+                    "failed. audit exits 1 when entries are stale or findings are new.")
+    baseline.add_argument("action", choices=("create", "update", "audit"))
+    baseline.add_argument("paths", nargs="*", metavar="PATH",
+                          help="what to scan (default: the config file's directory)")
+    baseline.add_argument("--baseline", metavar="FILE", help="the baseline file (default: "
+                          "`baseline:` in the config, else .gitops-guard-baseline.json beside it)")
+    baseline.add_argument("--config", metavar="FILE", help="config file")
+    baseline.add_argument("--jobs", "-j", type=_jobs, default=os.cpu_count() or 1, metavar="N")
+    baseline.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
     commands.add_parser("rules", help="list every rule id with its severity and summary")
     commands.add_parser("config-schema", help="print the JSON schema of .gitops-guard.yaml")
     return parser
@@ -108,6 +131,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rules(sys.stdout)
         if args.command == "config-schema":
             return _config_schema(sys.stdout)
+        if args.command == "secrets" and args.secrets_command == "baseline":
+            from gitops_guard.baseline_command import baseline_command
+
+            return baseline_command(args.action, args.paths, args.baseline, args.config,
+                                    args.jobs, sys.stdout)
         return _check(args)
     except GuardError as exc:
         print(f"gitops-guard: error: {exc}", file=sys.stderr)
@@ -145,7 +173,8 @@ def _check(args: argparse.Namespace) -> int:
         schema_flags["locations"] = [*flagged, *config.section("schema").get("locations", [])]
     if schema_flags:
         config = config.with_settings("schema", schema_flags)
-    names = ["schema"] if args.command == "schema" else args.checks
+    names = {"schema": ["schema"], "secrets": ["secrets"]}.get(args.command)
+    names = names or args.checks
     checks = select_checks(names, config)
     result = run(args.paths, config, checks, cwd=cwd, jobs=args.jobs)
     to_file = args.output is not None

@@ -122,13 +122,14 @@ def run(paths: Sequence[str], config: Config, checks: Sequence[str], *, cwd: Pat
     enabled = [CHECKS[name] for name in checks]
     candidates = discover(paths, cwd=cwd, wanted=lambda name: any(c.wants(name) for c in enabled),
                           exclude=config.exclude, exclude_root=config.root)
-    # The config file was validated when it was loaded; it is not a manifest.
-    candidates = [c for c in candidates if config.path is None or c.path != config.path]
+    baseline = load_baseline(config, cwd) if use_baseline else None
+    # The config file and the baseline are read as what they are, not checked as manifests.
+    own_files = {config.path, config.baseline, config.root / baseline_file.FILE_NAME}
+    candidates = [c for c in candidates if c.path not in own_files]
     info = RunInfo(tuple(c.path for c in candidates), config, cwd)
     states = {check.name: check.prepare(info) for check in enabled if check.prepare is not None}
     plan = Plan(tuple(checks), config, cwd, find_git_root(cwd) or cwd,
-                today or datetime.datetime.now(datetime.UTC).date(), states,
-                load_baseline(config, cwd) if use_baseline else None)
+                today or datetime.datetime.now(datetime.UTC).date(), states, baseline)
     file_results = list(_check_all(candidates, plan, jobs))
     return _collect(file_results, plan)
 

@@ -1,5 +1,6 @@
-"""The example repository in examples/: exactly its four deliberate mistakes (errors), plus a
-warning for each custom resource whose CRD the repository does not carry (Flux, Argo CD).
+"""The example repository in examples/: exactly its six deliberate mistakes (errors: four
+broken manifests, two leaked secrets), plus a warning for each custom resource whose CRD the
+repository does not carry (Flux, Argo CD).
 
 The CLI is run in-process from the repository root, as a user would run
 `gitops-guard check examples --format json`. The expected findings are written out here and
@@ -27,14 +28,19 @@ DEV_PATCH = "examples/apps/web/overlays/dev/deployment-patch.yaml"
 PROD_PATCH = "examples/apps/web/overlays/prod/deployment-patch.yaml"
 METRICS_SERVICE = "examples/apps/web/overlays/prod/metrics-service.yaml"
 FEATURE_FLAGS = "examples/apps/web/overlays/staging/feature-flags.yaml"
+BASE_SECRET = "examples/apps/web/base/secret.yaml"
+STAGING_PATCH = "examples/apps/web/overlays/staging/deployment-patch.yaml"
 
 # (rule, path, line) of every finding of `gitops-guard check examples`, sorted as reported.
 EXPECTED = [
+    ("GG-SECRET-001", BASE_SECRET, 10),
     ("GG-MANIFEST-001", DEV_PATCH, 19),
     ("GG-MANIFEST-002", PROD_PATCH, 30),
     ("GG-MANIFEST-003", METRICS_SERVICE, 3),
+    ("GG-SECRET-002", STAGING_PATCH, 18),
     ("GG-MANIFEST-005", FEATURE_FLAGS, 5),
 ]
+MANIFEST_MISTAKES = [entry for entry in EXPECTED if entry[0].startswith("GG-MANIFEST")]
 
 # Custom resources of controllers whose CRDs live in the cluster, not in this repository.
 MISSING_SCHEMAS = [
@@ -49,6 +55,9 @@ BACKUP_SCHEDULE = "examples/apps/web/base/backupschedule.yaml"
 # The `resource` field of each finding. The syntax error has no object; the Service without
 # apiVersion is still named by its kind and name (apiVersion is "").
 EXPECTED_RESOURCES: dict[str, dict[str, Any] | None] = {
+    BASE_SECRET: {"apiVersion": "v1", "kind": "Secret", "namespace": None, "name": "web-db"},
+    STAGING_PATCH: {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": None,
+                    "name": "web"},
     DEV_PATCH: None,
     PROD_PATCH: {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": None,
                  "name": "web"},
@@ -68,6 +77,11 @@ FIXES = [
     (PROD_PATCH, "\n  replicas: 6\n", "\n"),
     (METRICS_SERVICE, "\nkind: Service\n", "\napiVersion: v1\nkind: Service\n"),
     (FEATURE_FLAGS, "\nmetadata:\n", "\nmetadata:\n  name: web-feature-flags\n"),
+    # Flux substitutes ${...} from a Secret the cluster already has (postBuild.substituteFrom).
+    (BASE_SECRET, "username: storefront", "username: ${WEB_DB_USERNAME}"),
+    (BASE_SECRET, "password: demo-only-not-a-real-password", "password: ${WEB_DB_PASSWORD}"),
+    (STAGING_PATCH, "value: sk_live_4eC39HqLyjWDarjtT1zdp7dcExampleOnly0Kp",
+     "valueFrom: {secretKeyRef: {name: stripe, key: api-key}}"),
 ]
 
 MARKER = "# deliberate mistake:"
@@ -85,8 +99,11 @@ def run_json(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 
 
 def structured_files(root: Path) -> int:
-    return sum(1 for path in root.rglob("*")
-               if path.is_file() and path.suffix in (".yaml", ".yml", ".json"))
+    """The files a run reads: YAML and JSON, plus the text files the secrets check scans."""
+    from gitops_guard.checks import CHECKS
+
+    return sum(1 for path in root.rglob("*") if path.is_file()
+               and any(check.wants(path.name) for check in CHECKS.values()))
 
 
 def readme_mistakes() -> list[tuple[str, str, int]]:
@@ -111,13 +128,26 @@ def test_examples_report_exactly_the_deliberate_mistakes(
     for finding in findings:
         assert type(finding["column"]) is int
         assert finding["column"] >= 1
-        assert finding["check"] == "manifest"
+        assert finding["check"] == ("secrets" if "SECRET" in finding["rule"] else "manifest")
         assert finding["severity"] == "error"
     assert {f["path"]: f["resource"] for f in findings} == EXPECTED_RESOURCES
     assert out["suppressed"] == []
     assert out["internal_errors"] == []
-    assert out["errors"] == [{"path": DEV_PATCH, "line": 19,
-                              "message": findings[0]["message"]}]
+    syntax = next(f for f in findings if f["rule"] == "GG-MANIFEST-001")
+    assert out["errors"] == [{"path": DEV_PATCH, "line": 19, "message": syntax["message"]}]
+
+
+def test_leaked_secrets_are_caught_and_never_printed(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(REPO_ROOT)
+    capsys.readouterr()
+    code = main(["secrets", "scan", "examples"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "GG-SECRET-001" in out and "GG-SECRET-002" in out
+    assert "sk_live_…(46 chars)" in out
+    for value in ("demo-only-not-a-real-password", "4eC39HqLyjWDarjtT1zdp7dc"):
+        assert value not in out
 
 
 def test_custom_resources_without_a_crd_are_warnings(
@@ -138,7 +168,7 @@ def test_schema_check_on_every_bundled_version(
     out = json.loads(capsys.readouterr().out)
     assert code == 1  # the syntax error in the dev patch
     assert [(f["rule"], f["path"], f["line"]) for f in out["findings"]] == [
-        EXPECTED[0], *MISSING_SCHEMAS]
+        MANIFEST_MISTAKES[0], *MISSING_SCHEMAS]
 
 
 def test_the_custom_resource_is_validated_against_the_crd_in_the_repo(
@@ -169,10 +199,11 @@ def test_examples_summary_is_consistent(
     summary = out["summary"]
     assert summary == {
         "files": structured_files(EXAMPLES),
-        # One document per file, except the dev patch (not YAML) and the two Helm templates.
-        "documents": structured_files(EXAMPLES) - 3,
-        "findings": 4 + len(MISSING_SCHEMAS),
-        "errors": 4,
+        # One document per file, except the dev patch (not YAML), the two Helm templates and
+        # the README (text, scanned for secrets).
+        "documents": structured_files(EXAMPLES) - 4,
+        "findings": len(EXPECTED) + len(MISSING_SCHEMAS),
+        "errors": len(EXPECTED),
         "warnings": len(MISSING_SCHEMAS),
         "infos": 0,
         "suppressed": 0,
@@ -204,8 +235,8 @@ def test_helm_chart_templates_are_labelled_not_checked(
     assert (out["summary"]["files"], out["summary"]["documents"]) == (4, 2)
 
 
-def test_base_is_clean(monkeypatch: pytest.MonkeyPatch,
-                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_base_has_only_its_plaintext_secret(monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
     # Run from inside examples/, as a hook in a repository laid out like it: its config names
     # the CRD directory, so the custom resource is validated although only base/ is checked.
     monkeypatch.chdir(EXAMPLES)
@@ -214,15 +245,16 @@ def test_base_is_clean(monkeypatch: pytest.MonkeyPatch,
     captured = capsys.readouterr()
     out = json.loads(captured.out)
 
-    assert (code, captured.err) == (0, "")
-    assert out["findings"] == []
+    assert (code, captured.err) == (1, "")
+    assert [(f["rule"], f["path"]) for f in out["findings"]] == [
+        ("GG-SECRET-001", "apps/web/base/secret.yaml")]
     assert (out["summary"]["files"], out["summary"]["documents"]) == (6, 6)
 
     # From the repository root that config is not found, and the CRD is not among the files.
     code, out = run_json(monkeypatch, capsys, "examples/apps/web/base")
-    assert code == 0
+    assert code == 1
     assert [(f["rule"], f["path"]) for f in out["findings"]] == [
-        ("GG-SCHEMA-003", BACKUP_SCHEDULE)]
+        ("GG-SCHEMA-003", BACKUP_SCHEDULE), ("GG-SECRET-001", BASE_SECRET)]
 
 
 def test_readme_table_matches_the_findings(

@@ -25,7 +25,8 @@ _NOT_A_CREDENTIAL = re.compile(
     r"keyref|ref$|name$|names$|file$|files$|path$|paths$|dir$|url$|uri$|endpoint|id$|ids$|"
     r"type$|mode$|length$|ttl$|duration|expir|timeout|policy|enabled$|enable$|required$|"
     r"header$|field$|env$|format$|version$|count$|size$|prefix$|suffix$|regex$|pattern$|"
-    r"rotation|hash$|checksum|sha$|digest|public|template$|selector|label|annotation|"
+    r"rotation|hash$|checksum|sha$|sha\d+|md5|digest|public|template$|selector|label|"
+    r"annotation|"
     r"mount|volume|provider$|issuer|audience|scope$|algorithm|cipher$|strength|minimum|"
     r"maximum|^tokenreview|kind$|class$|source$|store$|backend$|method$)")
 _SEPARATORS = re.compile(r"[-_.\s]")

@@ -1,0 +1,66 @@
+"""`gitops-guard secrets baseline create|update|audit`."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from gitops_guard import baseline as baseline_file
+from gitops_guard.config import find_config, load_config
+from gitops_guard.discovery import display_path
+from gitops_guard.engine import RunResult, run
+from gitops_guard.errors import GuardError
+from gitops_guard.findings import Finding
+
+
+def baseline_command(action: str, paths: Sequence[str], baseline: str | None,
+                     config_file: str | None, jobs: int, out: TextIO) -> int:
+    cwd = Path.cwd()
+    config = load_config(find_config(config_file, os.environ, cwd), cwd)
+    path = Path(os.path.normpath(cwd / baseline)) if baseline else (
+        config.baseline or config.root / baseline_file.FILE_NAME)
+    shown = display_path(path, cwd)
+    targets = list(paths) or [str(config.root)]
+    if action == "create":
+        result = run(targets, config, ["secrets"], cwd=cwd, jobs=jobs, use_baseline=False)
+        entries = [_entry(f, result, path) for f in result.findings if f.check == "secrets"]
+        baseline_file.write(path, entries)
+        out.write(f"wrote {shown}: {len(entries)} known secrets\n")
+        return 0
+    if not path.is_file():
+        raise GuardError(f"no baseline at {shown}; create it with "
+                         "`gitops-guard secrets baseline create`")
+    existing = baseline_file.load(path, shown)
+    result = run(targets, dataclasses.replace(config, baseline=path), ["secrets"], cwd=cwd,
+                 jobs=jobs)
+    known = {baseline_file.entry_key(*_key_parts(s.finding, result, path))
+             for s in result.suppressed if s.via == "baseline"}
+    new = [f for f in result.findings if f.check == "secrets"]
+    stale = [entry for entry in existing.entries if entry.key not in known]
+    if action == "update":
+        kept = [entry for entry in existing.entries if entry.key in known]
+        baseline_file.write(path, [*kept, *(_entry(f, result, path) for f in new)])
+        out.write(f"updated {shown}: {len(kept)} kept, {len(new)} added, {len(stale)} removed\n")
+        return 0
+    for entry in stale:
+        what = entry.secret_sha256[:12] or entry.fingerprint[:12]
+        out.write(f"stale: {entry.path} {entry.rule} {what}… is no longer found\n")
+    for finding in new:
+        out.write(f"new: {finding.path}:{finding.line or 0} {finding.rule} {finding.message}\n")
+    out.write(f"{len(known)} known, {len(stale)} stale, {len(new)} new\n")
+    return 1 if stale or new else 0
+
+
+def _key_parts(finding: Finding, result: RunResult, path: Path) -> tuple[str, str, str, str]:
+    relative = display_path(Path(os.path.normpath(result.cwd / finding.path)), path.parent)
+    return relative, finding.rule, finding.identity, finding.fingerprint
+
+
+def _entry(finding: Finding, result: RunResult, path: Path) -> baseline_file.Entry:
+    return baseline_file.make_entry(*_key_parts(finding, result, path))
+
+
+__all__ = ["baseline_command"]
