@@ -80,8 +80,8 @@ FIXES = [
     # Flux substitutes ${...} from a Secret the cluster already has (postBuild.substituteFrom).
     (BASE_SECRET, "username: storefront", "username: ${WEB_DB_USERNAME}"),
     (BASE_SECRET, "password: demo-only-not-a-real-password", "password: ${WEB_DB_PASSWORD}"),
-    (STAGING_PATCH, "value: sk_live_4eC39HqLyjWDarjtT1zdp7dcExampleOnly0Kp",
-     "valueFrom: {secretKeyRef: {name: stripe, key: api-key}}"),
+    (STAGING_PATCH, "value: postgresql://web:St4ging-Db-Passw0rd@db.staging.internal:5432/"
+     "storefront", "valueFrom: {secretKeyRef: {name: web-db, key: url}}"),
 ]
 
 MARKER = "# deliberate mistake:"
@@ -145,8 +145,8 @@ def test_leaked_secrets_are_caught_and_never_printed(
     out = capsys.readouterr().out
     assert code == 1
     assert "GG-SECRET-001" in out and "GG-SECRET-002" in out
-    assert "sk_live_…(46 chars)" in out
-    for value in ("demo-only-not-a-real-password", "4eC39HqLyjWDarjtT1zdp7dc"):
+    assert "URL with a password: (19 chars)" in out
+    for value in ("demo-only-not-a-real-password", "St4ging-Db-Passw0rd"):
         assert value not in out
 
 

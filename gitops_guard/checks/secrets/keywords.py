@@ -28,7 +28,10 @@ _NOT_A_CREDENTIAL = re.compile(
     r"rotation|hash$|checksum|sha$|sha\d+|md5|digest|public|template$|selector|label|"
     r"annotation|"
     r"mount|volume|provider$|issuer|audience|scope$|algorithm|cipher$|strength|minimum|"
-    r"maximum|^tokenreview|kind$|class$|source$|store$|backend$|method$)")
+    r"maximum|^tokenreview|kind$|class$|source$|store$|backend$|method$|"
+    # switches: `enableTokenAuth`, `useSecretManager`, ...
+    r"^(?:enable|disable|use|allow|require|skip|insecure|is|has|show|create|generate|rotate|"
+    r"auto))")
 _SEPARATORS = re.compile(r"[-_.\s]")
 
 _TEMPLATE = re.compile(r"\{\{.*\}\}|\$\{.*\}|\$\(.*\)|#\{.*\}#?|%\{.*\}|\(\(.*\)\)|"
@@ -38,7 +41,8 @@ _PLACEHOLDER = re.compile(
     r"x{3,}|\*{3,}|\.{3}|…|none|null|nil|empty|redacted|hidden|masked|unset|undefined|"
     r"secret|password|passwd|token|key|apikey|api[-_]key|example|sample|dummy|placeholder|"
     r"fake|not[-_ ]?a[-_ ]?secret|insert[-_ ].*|enter[-_ ].*|your[-_ ].*|my[-_ ]?(?:password|"
-    r"secret|token|key)|(?:s|p)3cr3t|test|testing|default|foo|bar|baz|foobar)$", re.I)
+    r"secret|token|key|api[-_ ]?key).*|(?:s|p)3cr3t|test|testing|default|foo|bar|baz|"
+    r"foobar)$", re.I)
 # Pointers to where the secret really lives.
 _REFERENCE = re.compile(
     r"^(?:/|\./|\.\./|~/|file:|vault:|ref\+|op://|secret://|sm://|azurekeyvault|"

@@ -108,9 +108,10 @@ def decode(value: str) -> str | bytes | None:
 # -- documents ----------------------------------------------------------------------------------
 
 class DocumentScan:
-    def __init__(self, doc: Document, options: Options) -> None:
+    def __init__(self, doc: Document, options: Options, lines: list[str]) -> None:
         self.doc = doc
         self.options = options
+        self.lines = lines  # the file's lines, for allowlist regexes on the original line
         self.problems: list[Problem] = []
 
     def run(self) -> list[Problem]:
@@ -177,7 +178,7 @@ class DocumentScan:
         if self._text(value, at, note):
             return
         if rule not in self.options.disabled and literal_credential(key, value) \
-                and not self.options.allowed(value):
+                and not self._allowed(value, at):
             what = {RULE_CONFIGMAP: "a ConfigMap holds a credential in plain text",
                     RULE_ENV: "a container env variable holds a credential in plain text",
                     }.get(rule, "credential in plain text")
@@ -187,27 +188,31 @@ class DocumentScan:
 
     def _text(self, text: str, at: tuple[str, ...], note: str) -> bool:
         """Known credential formats anywhere in `text`; whether any was found."""
-        found = False
+        token_lines: set[int] = set()
         for match in find_tokens(text, disabled=self.options.disabled):
-            if self.options.allowed(match.secret, text):
+            if self._allowed(match.secret, at, text):
                 continue
-            found = True
+            token_lines.add(text.count("\n", 0, match.start) + 1)
             self._add(RULE_TOKEN, _describe(match, text) + note, at, match.secret)
+        found = bool(token_lines)
         if "\n" in text.strip():
             # An embedded file (a config in a ConfigMap or a Secret): its own key = value lines.
-            found |= self._embedded_pairs(text, at, note)
+            found |= self._embedded_pairs(text, at, note, token_lines)
         return found
 
-    def _embedded_pairs(self, text: str, at: tuple[str, ...], note: str) -> bool:
+    def _embedded_pairs(self, text: str, at: tuple[str, ...], note: str,
+                        token_lines: set[int]) -> bool:
         if RULE_KEYWORD in self.options.disabled:
             return False
         found = False
         for number, line in enumerate(text.splitlines(), start=1):
+            if number in token_lines:
+                continue
             pair = _KEY_VALUE.match(line)
             if pair is None:
                 continue
             key, value = pair[1], _strip_value(pair[2])
-            if literal_credential(key, value) and not self.options.allowed(value, line):
+            if literal_credential(key, value) and not self._allowed(value, at, line):
                 found = True
                 self._add(RULE_KEYWORD, f'credential in plain text: "{key}" = {redact(value)} '
                           f"(line {number} of the value){note}", at, value)
@@ -273,7 +278,7 @@ class DocumentScan:
                 if isinstance(credentials, str) and ":" in credentials:
                     password = credentials.split(":", 1)[1]
                     if password and not stands_for_something_else(password) \
-                            and not self.options.allowed(password):
+                            and not self._allowed(password, at):
                         self._add(RULE_TOKEN, f"registry credentials for {registry} "
                                   f"(user:password {redact(password)}){note}",
                                   base if at else (*base, "auth"), password)
@@ -369,6 +374,16 @@ class DocumentScan:
                 "plain text: encrypt it with SOPS (ksops) instead", jp.join(*at),
                 identity=f"generator-file:{relative}"))
 
+    def _allowed(self, secret: str, at: tuple[str, ...], context: str = "") -> bool:
+        """Config allowlists, with regexes also tried on the file's line where the value is."""
+        if self.options.allowed(secret, context):
+            return True
+        if not self.options.allow or not self.lines:
+            return False
+        number = self.doc.locate(jp.join(*at))[0]
+        line = self.lines[number - 1] if 0 < number <= len(self.lines) else ""
+        return self.options.allowed(secret, line)
+
     def _add(self, rule: str, message: str, at: tuple[str, ...], secret: str) -> None:
         if rule in self.options.disabled:
             return
@@ -376,8 +391,8 @@ class DocumentScan:
                                      identity=secret_identity(secret)))
 
 
-def scan_document(doc: Document, options: Options) -> list[Problem]:
-    return DocumentScan(doc, options).run()
+def scan_document(doc: Document, options: Options, lines: list[str]) -> list[Problem]:
+    return DocumentScan(doc, options, lines).run()
 
 
 # -- other text files --------------------------------------------------------------------------

@@ -58,7 +58,8 @@ def _allowed_path(state: SecretsState, ctx: CheckContext) -> bool:
 def check_document(doc: Document, ctx: CheckContext) -> Iterator[Problem]:
     state: SecretsState = ctx.state
     if not _allowed_path(state, ctx):
-        yield from scan_document(doc, state.options)
+        lines = ctx.file.text.splitlines() if state.options.allow and ctx.file.text else []
+        yield from scan_document(doc, state.options, lines)
 
 
 def check_file(file: SourceFile, ctx: CheckContext) -> Iterator[Problem]:
