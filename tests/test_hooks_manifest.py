@@ -5,11 +5,12 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from identify.identify import tags_from_filename
+from identify.identify import tags_from_path
 
 from gitops_guard.cli import build_parser
 from tests.conftest import REPO_ROOT
@@ -47,11 +48,15 @@ def test_readme_documents_every_hook() -> None:
     assert missing == []
 
 
-def selects(hook: dict[str, Any], filename: str) -> bool:
-    """Whether pre-commit would pass `filename` to the hook (types/types_or/files/exclude)."""
+def selects(hook: dict[str, Any], filename: str, root: Path) -> bool:
+    """Whether pre-commit would pass `filename` to the hook (types/types_or/files/exclude),
+    with tags from a real file as pre-commit computes them (text or binary by content)."""
     import re
 
-    tags = tags_from_filename(filename)
+    path = root / filename
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00" if filename.endswith(".png") else b"a: b\n")
+    tags = tags_from_path(str(path))
     if not set(hook.get("types", ["file"])) <= tags | {"file"}:
         return False
     types_or = hook.get("types_or", [])
@@ -62,15 +67,25 @@ def selects(hook: dict[str, Any], filename: str) -> bool:
     return not re.search(hook.get("exclude", "^$"), filename)
 
 
-@pytest.mark.parametrize("hook", HOOKS, ids=HOOK_IDS)
-@pytest.mark.parametrize(("filename", "selected"), [
-    ("clusters/prod/app.yaml", True),
-    ("apps/web/kustomization.yml", True),
-    ("apps/web/configmap.json", True),
-    ("charts/web/templates/deployment.yaml", True),
-    ("README.md", False),
-    ("scripts/deploy.sh", False),
-    ("apps/web/.env", False),
-])
-def test_hook_file_selection(hook: dict[str, Any], filename: str, selected: bool) -> None:
-    assert selects(hook, filename) is selected
+MANIFEST_FILES = {
+    "clusters/prod/app.yaml": True,
+    "apps/web/kustomization.yml": True,
+    "apps/web/configmap.json": True,
+    "charts/web/templates/deployment.yaml": True,
+    "README.md": False,
+    "scripts/deploy.sh": False,
+    "apps/web/.env": False,
+    "assets/logo.png": False,
+}
+# The secrets hook reads every text file: .env, scripts and docs leak too.
+SELECTIONS = dict.fromkeys(HOOK_IDS, MANIFEST_FILES)
+SELECTIONS["gitops-guard-secrets"] = {**MANIFEST_FILES, "README.md": True,
+                                      "scripts/deploy.sh": True, "apps/web/.env": True}
+
+
+@pytest.mark.parametrize(("hook", "filename", "selected"), [
+    (hook, filename, selected) for hook in HOOKS
+    for filename, selected in SELECTIONS[hook["id"]].items()])
+def test_hook_file_selection(hook: dict[str, Any], filename: str, selected: bool,
+                             tmp_path: Path) -> None:
+    assert selects(hook, filename, tmp_path) is selected
