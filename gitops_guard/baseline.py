@@ -9,13 +9,11 @@ failed; `gitops-guard secrets baseline audit` reports entries that no longer mat
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
-from gitops_guard import __version__
+from gitops_guard import __version__, atomic
 from gitops_guard.errors import GuardError
 
 FILE_NAME = ".gitops-guard-baseline.json"
@@ -93,13 +91,7 @@ def write(path: Path, entries: Iterable[Entry]) -> None:
             for entry in sorted(unique.values(), key=lambda e: e.key)
         ],
     }
-    text = json.dumps(document, indent=2, ensure_ascii=True) + "\n"
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        Path(temp).chmod(0o644)
-        Path(temp).replace(path)
+        atomic.write_text(path, json.dumps(document, indent=2, ensure_ascii=True) + "\n")
     except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
         raise GuardError(f"cannot write the baseline: {exc.strerror}", path=str(path)) from None

@@ -209,20 +209,11 @@ def _write(stream: TextIO, text: str) -> None:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    import tempfile
+    from gitops_guard import atomic
 
-    directory = path.parent if str(path.parent) else Path()
     try:
-        fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+        atomic.write_text(path, text)
     except OSError as exc:
-        raise GuardError(f"cannot write report: {exc.strerror}", path=str(path)) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        Path(temp).chmod(0o644)
-        Path(temp).replace(path)
-    except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
         raise GuardError(f"cannot write report: {exc.strerror}", path=str(path)) from None
 
 

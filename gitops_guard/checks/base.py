@@ -10,6 +10,7 @@ engine's job. A check that needs to know the whole run first (CRDs defined in ot
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,15 @@ Prepare = Callable[[RunInfo], Any]
 
 STRUCTURED_KINDS = frozenset({FileKind.YAML, FileKind.JSON})
 _STRUCTURED_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def lazily(module: str, name: str) -> Callable[..., Any]:
+    """`module.name`, imported on its first call: the registry imports every check at start-up,
+    and a one-file pre-commit run must not pay for validators it never uses."""
+    def call(*args: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args)
+
+    return call
 
 
 def yaml_or_json(name: str) -> bool:

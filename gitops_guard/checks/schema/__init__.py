@@ -20,37 +20,15 @@ FAIL (GG-SCHEMA-004)::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
-
-from gitops_guard.checks.base import Check, CheckContext, RunInfo
+from gitops_guard.checks.base import Check, lazily
 from gitops_guard.checks.schema.rules import RULES
-from gitops_guard.documents import Document
-from gitops_guard.findings import Problem
-
-if TYPE_CHECKING:
-    from gitops_guard.checks.schema.state import SchemaState
-
-
-# The validators, the bundled schemas and jsonschema-rs load only when the check runs.
-def _check_document(doc: Document, ctx: CheckContext) -> Iterable[Problem]:
-    from gitops_guard.checks.schema.check import check_document
-
-    return check_document(doc, ctx)
-
-
-def _prepare(info: RunInfo) -> SchemaState:
-    from gitops_guard.checks.schema.state import prepare
-
-    return prepare(info)
-
 
 CHECK = Check(
     name="schema",
     description="Objects against the Kubernetes API schema (bundled, CRDs, schema locations).",
     rules=RULES,
-    check_document=_check_document,
-    prepare=_prepare,
+    check_document=lazily("gitops_guard.checks.schema.check", "check_document"),
+    prepare=lazily("gitops_guard.checks.schema.state", "prepare"),
     config_schema={
         "type": "object",
         "additionalProperties": False,

@@ -165,14 +165,12 @@ def _parse(text: str) -> dict[str, Any] | None:
 
 
 def _store(path: Path, text: str) -> None:
-    """Write atomically: a concurrent or interrupted run never sees half a file."""
-    import tempfile
+    """Cache a download; a concurrent or interrupted run never sees half a file. A cache
+    that cannot be written only costs the next run a download."""
+    from gitops_guard import atomic
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".download-", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        Path(temp).replace(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_text(path, text)
     except OSError:
-        Path(temp).unlink(missing_ok=True)
+        pass

@@ -20,16 +20,9 @@ PASS::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
-
-from gitops_guard.checks.base import Check, CheckContext, RunInfo
+from gitops_guard.checks.base import Check, lazily
 from gitops_guard.checks.secrets.rules import RULES
-from gitops_guard.documents import DocRole, Document, FileKind, SourceFile
-from gitops_guard.findings import Problem
-
-if TYPE_CHECKING:
-    from gitops_guard.checks.secrets.state import SecretsState
+from gitops_guard.documents import DocRole, FileKind
 
 _TEXT_SUFFIXES = (".yaml", ".yml", ".json", ".env", ".ini", ".properties", ".conf", ".cfg",
                   ".tfvars", ".tf", ".toml", ".sh", ".bash", ".zsh", ".md", ".txt", ".pem",
@@ -45,32 +38,14 @@ def wants(name: str) -> bool:
             or lowered.startswith(".env"))
 
 
-# The rules and their regular expressions load only when the check runs.
-def _check_document(doc: Document, ctx: CheckContext) -> Iterable[Problem]:
-    from gitops_guard.checks.secrets.state import check_document
-
-    return check_document(doc, ctx)
-
-
-def _check_file(file: SourceFile, ctx: CheckContext) -> Iterable[Problem]:
-    from gitops_guard.checks.secrets.state import check_file
-
-    return check_file(file, ctx)
-
-
-def _prepare(info: RunInfo) -> SecretsState:
-    from gitops_guard.checks.secrets.state import prepare
-
-    return prepare(info)
-
-
 CHECK = Check(
     name="secrets",
     description="Plaintext credentials in manifests, values, env, kubeconfigs and text files.",
     rules=RULES,
-    check_document=_check_document,
-    check_file=_check_file,
-    prepare=_prepare,
+    # The rules and their regular expressions load only when the check runs.
+    check_document=lazily("gitops_guard.checks.secrets.state", "check_document"),
+    check_file=lazily("gitops_guard.checks.secrets.state", "check_file"),
+    prepare=lazily("gitops_guard.checks.secrets.state", "prepare"),
     roles=frozenset({DocRole.RESOURCE, DocRole.INCOMPLETE, DocRole.KUSTOMIZATION, DocRole.SOPS,
                      DocRole.DATA}),
     file_kinds=frozenset({FileKind.YAML, FileKind.JSON, FileKind.TEXT,
