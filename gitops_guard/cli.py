@@ -46,16 +46,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
-    run_options = _run_options()
+    run_options, schema_options = _run_options(), _schema_options()
     check = commands.add_parser(
-        "check", parents=[run_options],
+        "check", parents=[run_options, schema_options],
         help="run the checks on files and directories (default: the current one)",
         description="Run the enabled checks. Exit 0: clean; 1: findings at or above --fail-on; "
                     "2: usage or config error; 3: internal error.")
     check.add_argument("--checks", type=_check_list, metavar="A,B",
                        help="run only these checks (default: all, or `checks:` in the config)")
     commands.add_parser(
-        "schema", parents=[run_options],
+        "schema", parents=[run_options, schema_options],
         help="validate objects against the Kubernetes schemas (check --checks schema)",
         description="Validate every object against the schema of its kind: the bundled "
                     "Kubernetes schemas, CRDs found among the files, and schema locations.")
@@ -73,19 +73,32 @@ def build_parser() -> argparse.ArgumentParser:
         "baseline", help="create, update or audit the baseline of known secrets",
         description="The baseline lists known secrets by path, rule and SHA-256 of the value "
                     "(never the value, never a line number); they are reported as known, not "
-                    "failed. audit exits 1 when entries are stale or findings are new.")
-    baseline.add_argument("action", choices=("create", "update", "audit"))
-    baseline.add_argument("paths", nargs="*", metavar="PATH",
-                          help="what to scan (default: the config file's directory)")
-    baseline.add_argument("--baseline", metavar="FILE", help="the baseline file (default: "
-                          "`baseline:` in the config, else .gitops-guard-baseline.json beside it)")
-    baseline.add_argument("--config", metavar="FILE", help="config file")
-    baseline.add_argument("--jobs", "-j", type=_jobs, default=os.cpu_count() or 1, metavar="N")
-    baseline.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+                    "failed.")
+    actions = baseline.add_subparsers(dest="baseline_action", metavar="ACTION")
+    actions.required = True
+    baseline_options = _baseline_options()
+    for action, summary in (
+            ("create", "write the baseline from what is found now"),
+            ("update", "add new findings, drop entries no longer found, keep the reasons"),
+            ("audit", "list stale entries and new findings; exit 1 if there are any")):
+        actions.add_parser(action, parents=[baseline_options], help=summary,
+                           description=summary[0].upper() + summary[1:] + ".")
 
     commands.add_parser("rules", help="list every rule id with its severity and summary")
     commands.add_parser("config-schema", help="print the JSON schema of .gitops-guard.yaml")
     return parser
+
+
+def _baseline_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("paths", nargs="*", metavar="PATH",
+                         help="what to scan (default: the config file's directory)")
+    options.add_argument("--baseline", metavar="FILE", help="the baseline file (default: "
+                         "`baseline:` in the config, else .gitops-guard-baseline.json beside it)")
+    options.add_argument("--config", metavar="FILE", help="config file")
+    options.add_argument("--jobs", "-j", type=_jobs, default=os.cpu_count() or 1, metavar="N")
+    options.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    return options
 
 
 def _run_options() -> argparse.ArgumentParser:
@@ -105,7 +118,13 @@ def _run_options() -> argparse.ArgumentParser:
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                        help="colour text output (auto: only on a terminal, unless NO_COLOR)")
     check.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    schema = check.add_argument_group("schema check")
+    return check
+
+
+def _schema_options() -> argparse.ArgumentParser:
+    """The schema check's flags, for the commands that run it."""
+    options = argparse.ArgumentParser(add_help=False)
+    schema = options.add_argument_group("schema check")
     schema.add_argument("--kubernetes-version", metavar="VERSION",
                         help="Kubernetes version to validate against: 1.36, v1.36.2, 1.36.0 "
                              "(default: the newest bundled)")
@@ -116,7 +135,7 @@ def _run_options() -> argparse.ArgumentParser:
     schema.add_argument("--schema-location", action="append", metavar="LOCATION",
                         help="extra schema location (directory, file or URL template; "
                              "repeatable; tried before those in the config)")
-    return check
+    return options
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -134,8 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "secrets" and args.secrets_command == "baseline":
             from gitops_guard.baseline_command import baseline_command
 
-            return baseline_command(args.action, args.paths, args.baseline, args.config,
-                                    args.jobs, sys.stdout)
+            return baseline_command(args.baseline_action, args.paths, args.baseline,
+                                    args.config, args.jobs, sys.stdout, sys.stderr)
         return _check(args)
     except GuardError as exc:
         print(f"gitops-guard: error: {exc}", file=sys.stderr)
@@ -163,13 +182,16 @@ def _check(args: argparse.Namespace) -> int:
     config = load_config(find_config(args.config, os.environ, cwd), cwd)
     if args.fail_on:
         config = dataclasses.replace(config, fail_on=Severity(args.fail_on))
+    # `secrets scan` has no schema flags.
     schema_flags = {key: value for key, value in (
-        ("kubernetes_version", args.kubernetes_version), ("strict", args.strict),
-        ("offline", args.offline)) if value is not None}
-    if args.schema_location:
+        ("kubernetes_version", getattr(args, "kubernetes_version", None)),
+        ("strict", getattr(args, "strict", None)),
+        ("offline", getattr(args, "offline", None))) if value is not None}
+    locations = getattr(args, "schema_location", None)
+    if locations:
         # Flags are relative to where the command runs; the config's to the config file.
         flagged = [loc if loc.startswith(("http://", "https://", "/")) or loc == "default"
-                   else str(cwd / loc) for loc in args.schema_location]
+                   else str(cwd / loc) for loc in locations]
         schema_flags["locations"] = [*flagged, *config.section("schema").get("locations", [])]
     if schema_flags:
         config = config.with_settings("schema", schema_flags)

@@ -144,7 +144,8 @@ def find_config(explicit: str | None, environ: Mapping[str, str], cwd: Path) -> 
 
 def load_config(path: Path | None, cwd: Path) -> Config:
     if path is None:
-        return Config(root=cwd)
+        # No config: the repository is still the unit (the default baseline sits at its root).
+        return Config(root=find_git_root(cwd) or cwd)
     display = _display(path, cwd)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -318,5 +319,6 @@ def _build(data: dict[str, Any], path: Path, root_node: Any) -> Config:
         rules=rules,
         waivers=tuple(waivers),
         sections={name: data[name] for name in CHECKS if isinstance(data.get(name), dict)},
-        baseline=path.parent / data["baseline"] if data.get("baseline") else None,
+        baseline=Path(os.path.normpath(path.parent / data["baseline"]))
+        if data.get("baseline") else None,
     )

@@ -81,6 +81,8 @@ class Plan:
     # What each check's `prepare` returned. Workers are forked, so this is inherited as is.
     states: Mapping[str, Any] = field(default_factory=dict)
     baseline: Baseline | None = None
+    # The baseline's entries by key, built once rather than per file.
+    known: Mapping[tuple[str, str, str], baseline_file.Entry] = field(default_factory=dict)
 
 
 @dataclass
@@ -122,14 +124,17 @@ def run(paths: Sequence[str], config: Config, checks: Sequence[str], *, cwd: Pat
     enabled = [CHECKS[name] for name in checks]
     candidates = discover(paths, cwd=cwd, wanted=lambda name: any(c.wants(name) for c in enabled),
                           exclude=config.exclude, exclude_root=config.root)
-    baseline = load_baseline(config, cwd) if use_baseline else None
-    # The config file and the baseline are read as what they are, not checked as manifests.
-    own_files = {config.path, config.baseline, config.root / baseline_file.FILE_NAME}
-    candidates = [c for c in candidates if c.path not in own_files]
+    # The baseline lists secrets; a run without the secrets check neither needs nor reads it.
+    baseline = load_baseline(config, cwd) if use_baseline and "secrets" in checks else None
+    # The config file and baselines are read as what they are, not checked as manifests.
+    own_files = {config.path, config.baseline}
+    candidates = [c for c in candidates
+                  if c.path not in own_files and c.path.name != baseline_file.FILE_NAME]
     info = RunInfo(tuple(c.path for c in candidates), config, cwd)
     states = {check.name: check.prepare(info) for check in enabled if check.prepare is not None}
     plan = Plan(tuple(checks), config, cwd, find_git_root(cwd) or cwd,
-                today or datetime.datetime.now(datetime.UTC).date(), states, baseline)
+                today or datetime.datetime.now(datetime.UTC).date(), states, baseline,
+                baseline.by_key() if baseline is not None else {})
     file_results = list(_check_all(candidates, plan, jobs))
     return _collect(file_results, plan)
 
@@ -181,7 +186,7 @@ def check_file(candidate: Candidate, plan: Plan) -> FileResult:
         repo_path=display_path(candidate.path, config.root),
         waivers=suppression.active_waivers(config, plan.today),
         rules=rules,
-        baseline=plan.baseline.by_key() if plan.baseline is not None else {},
+        baseline=plan.known,
         baseline_path=display_path(candidate.path, plan.baseline.root)
         if plan.baseline is not None else "")
     raw: list[tuple[Document | None, str, Problem]] = []

@@ -67,12 +67,12 @@ def load_file(path: Path, display: str, max_size: int,
     kind = file_kind(path)
     source = SourceFile(path=path, display=display, kind=kind)
     raw = _read(path, max_size, source)
-    if raw is None:
-        return source
-    text = _decode(raw, source)
+    text = _decode(raw, source) if raw is not None else None
     if text is None:
         if kind is FileKind.TEXT:
-            source.error = None  # binary files (images, keystores) are no manifests to report
+            # Other text files are read only to look for secrets: one that is binary (images,
+            # keystores), too large or unreadable (a dangling link) is no manifest to report.
+            source.error = None
         return source
     source.text = text
     if kind is FileKind.TEXT:

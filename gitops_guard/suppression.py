@@ -27,8 +27,8 @@ from gitops_guard.findings import Finding, Problem, Rule
 
 ANNOTATION_PREFIX = "ignore.gitops-guard.io/"
 _DIRECTIVE = re.compile(r"#\s*gitops-guard:\s*ignore\[(?P<rules>[^\]]*)\](?P<reason>[^\n]*)")
-# Other tools' markers, honoured for secret findings so teams can migrate: gitleaks on the
-# line, detect-secrets on the line or (nextline) alone on the line above.
+# Other tools' markers, honoured for secret findings so teams can migrate, as those tools read
+# them: gitleaks on the line, detect-secrets on the line or (nextline) on the line above.
 _FOREIGN = re.compile(r"gitleaks:allow|pragma:\s*allowlist\s+(?P<next>nextline\s+)?secret")
 SECRET_RULES = ("GG-SECRET-*",)
 MARKERS = ("gitops-guard:", "gitleaks:allow", "allowlist")
@@ -40,6 +40,7 @@ class Directive(NamedTuple):
     rules: tuple[str, ...]
     reason: str
     standalone: bool  # the comment is alone on its line, so it covers the next line
+    own_line: bool = True  # False for detect-secrets' nextline marker: only the next line
 
 
 class Verdict(NamedTuple):
@@ -63,7 +64,8 @@ def parse_directives(lines: list[str]) -> dict[int, Directive]:
         if foreign is not None:
             found[number] = Directive(number, foreign.start() + 1, SECRET_RULES,
                                       foreign.group().replace("  ", " "),
-                                      foreign["next"] is not None)
+                                      standalone=foreign["next"] is not None,
+                                      own_line=foreign["next"] is None)
     return found
 
 
@@ -156,7 +158,8 @@ class FileSuppressor:
 
     def _comment(self, finding: Finding, line: int) -> Verdict | None:
         directives = self.directives
-        candidates = [directives.get(line)]
+        here = directives.get(line)
+        candidates = [here if here is not None and here.own_line else None]
         above = directives.get(line - 1)
         if above is not None and above.standalone:
             candidates.append(above)

@@ -236,3 +236,10 @@ def _processes_running(*words: str) -> list[int]:
         if all(word in command for word in words):
             found.append(int(entry.name))
     return found
+
+
+def test_secrets_scan_has_no_schema_flags(tmp_path: Path,
+                                          run_cli: Callable[..., CliRun]) -> None:
+    result = run_cli("secrets", "scan", "--kubernetes-version", "1.36", cwd=tmp_path)
+    assert result.code == 2
+    assert "unrecognized arguments: --kubernetes-version" in result.err

@@ -161,6 +161,15 @@ def test_size_limit(tmp_path: Path) -> None:
     assert "2,004 bytes, over the 1,000-byte limit" in source.error.message
 
 
+def test_other_text_files_that_cannot_be_read_are_skipped_quietly(tmp_path: Path) -> None:
+    # They are read only for secrets; a large README or a dangling link is no manifest error.
+    (tmp_path / "dangling.md").symlink_to(tmp_path / "nowhere.md")
+    for source in (load(tmp_path, "README.md", "x" * 2000, limit=1000),
+                   load_file(tmp_path / "dangling.md", "dangling.md", LIMIT),
+                   load(tmp_path, "logo.txt", b"\x89PNG\x00\x00")):
+        assert (source.error, source.text) == (None, None)
+
+
 def test_vanished_file(tmp_path: Path) -> None:
     source = load_file(tmp_path / "gone.yaml", "gone.yaml", LIMIT)
     assert source.error is not None

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "gitopsGuard/v1"
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+# Suppressions kept outside the file: config waivers and the baseline.
+_EXTERNAL = frozenset({"waiver", "baseline"})
 
 
 def _rule_entry(rule: Rule, check: str) -> dict[str, Any]:
@@ -70,7 +72,7 @@ def render(result: RunResult, options: ReportOptions) -> str:
     for suppressed in result.suppressed:
         entry = _result(suppressed.finding, result, index[suppressed.finding.rule])
         entry["suppressions"] = [{
-            "kind": "external" if suppressed.via == "waiver" else "inSource",
+            "kind": "external" if suppressed.via in _EXTERNAL else "inSource",
             "justification": suppressed.reason,
         }]
         results.append(entry)

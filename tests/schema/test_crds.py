@@ -70,6 +70,20 @@ def test_served_versions_only() -> None:
     (crd([{"served": True}]), [("/spec/versions/0", "CRD version has no name")]),
     (crd([{"name": "v1", "schema": {"openAPIV3Schema": ["x"]}}]),
      [("/spec/versions/0/schema/openAPIV3Schema", "openAPIV3Schema must be a mapping")]),
+    (crd([{"name": "v1", "schema": {"openAPIV3Schema": {"type": "object", "properties": 3}}}]),
+     [("/spec/versions/0/schema/openAPIV3Schema/properties",
+       "properties must be a mapping of schemas")]),
+    (crd([{"name": "v1", "schema": {"openAPIV3Schema": {
+        "properties": {"spec": {"properties": {"a/b": {"items": [{"type": 1}]}}}}}}}]),
+     [("/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/a~1b/items/0/type",
+       "type must be a string")]),
+    (crd([{"name": "v1", "schema": {"openAPIV3Schema": {"required": "name"}}}]),
+     [("/spec/versions/0/schema/openAPIV3Schema/required", "required must be a list")]),
+    (crd([{"name": "v1", "schema": {"openAPIV3Schema": {"anyOf": {"type": "string"}}}}]),
+     [("/spec/versions/0/schema/openAPIV3Schema/anyOf", "anyOf must be a list of schemas")]),
+    (crd([{"name": "v1", "schema": {"openAPIV3Schema": {"additionalProperties": "x"}}}]),
+     [("/spec/versions/0/schema/openAPIV3Schema/additionalProperties",
+       "a schema must be a mapping")]),
 ])
 def test_unusable_crds(document: dict[str, Any], expected: list[tuple[str, str]]) -> None:
     versions, errors = convert_crd(document, "crd.yaml")

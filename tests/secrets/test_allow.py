@@ -28,6 +28,7 @@ def run(run_cli: Callable[..., CliRun], root: Path, files: dict[str, str],
     (f"token: {GITHUB}  # gitleaks:allow\n", "comment"),
     (f"token: {GITHUB}  # pragma: allowlist secret\n", "comment"),
     (f"# pragma: allowlist nextline secret\ntoken: {GITHUB}\n", "comment"),
+    (f"other: x  # pragma: allowlist nextline secret\ntoken: {GITHUB}\n", "comment"),
 ])
 def test_inline_markers(tmp_path: Path, run_cli: Callable[..., CliRun], text: str,
                         via: str) -> None:
@@ -40,6 +41,8 @@ def test_inline_markers(tmp_path: Path, run_cli: Callable[..., CliRun], text: st
     # a trailing marker covers its own line only
     f"other: x  # gitleaks:allow\ntoken: {GITHUB}\n",
     f"other: x  # pragma: allowlist secret\ntoken: {GITHUB}\n",
+    # detect-secrets' nextline marker covers the next line, not its own
+    f"token: {GITHUB}  # pragma: allowlist nextline secret\n",
     # other tools' markers only silence secret findings
     f"token: {GITHUB}  # gitops-guard: ignore[GG-MANIFEST-002] wrong rule\n",
 ])
@@ -65,6 +68,15 @@ CONFIGS = {
     "disabled rule": "secrets: {disabled_rules: [GG-SECRET-002]}\n",
     "rules off": "rules: {GG-SECRET-002: off}\n",
 }
+
+
+@pytest.mark.parametrize("name", ["disabled rule", "rules off"])
+def test_rules_are_disabled_in_text_files_too(tmp_path: Path, run_cli: Callable[..., CliRun],
+                                              name: str) -> None:
+    files = {".gitops-guard.yaml": CONFIGS[name],
+             "app.env": f"TOKEN={GITHUB}\nDATABASE_URL=postgres://app:Sup3r-S3cret@db/app\n"}
+    code, out = run(run_cli, tmp_path, files)
+    assert (code, out["findings"]) == (0, [])
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))

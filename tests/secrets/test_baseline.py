@@ -126,3 +126,90 @@ def test_audit_without_a_baseline(repo: Path, run_cli: Callable[..., CliRun]) ->
     result = run_cli("secrets", "baseline", "audit", cwd=repo)
     assert result.code == 2
     assert "no baseline at .gitops-guard-baseline.json" in result.err
+
+
+def test_options_may_come_before_paths(repo: Path, run_cli: Callable[..., CliRun]) -> None:
+    (repo / "ci").mkdir()
+    result = run_cli("secrets", "baseline", "create", "--baseline", "ci/known.json", "values.yaml",
+                     cwd=repo)
+    assert (result.code, result.out) == (0, "wrote ci/known.json: 2 known secrets\n")
+
+
+def test_update_and_audit_of_a_path_leave_other_entries_alone(
+        repo: Path, run_cli: Callable[..., CliRun]) -> None:
+    (repo / "sub").mkdir()
+    write(repo, {"sub/more.yaml": f"npm: {NPM}\n"})
+    run_cli("secrets", "baseline", "create", cwd=repo)
+    audit = run_cli("secrets", "baseline", "audit", "sub", cwd=repo)
+    assert (audit.code, audit.out) == (0, "1 known, 0 stale, 0 new\n")
+    update = run_cli("secrets", "baseline", "update", "sub", cwd=repo)
+    assert update.out == "updated .gitops-guard-baseline.json: 4 kept, 0 added, 0 removed\n"
+    # A file deleted inside the PATH is stale, one outside it is not looked at.
+    (repo / "sub" / "more.yaml").unlink()
+    audit = run_cli("secrets", "baseline", "audit", "sub", cwd=repo)
+    assert audit.code == 1
+    assert audit.out.startswith("stale: sub/more.yaml GG-SECRET-002 ")
+    assert audit.out.endswith("0 known, 1 stale, 0 new\n")
+
+
+def test_an_entry_suppressed_another_way_is_not_stale(repo: Path,
+                                                      run_cli: Callable[..., CliRun]) -> None:
+    run_cli("secrets", "baseline", "create", cwd=repo)
+    write(repo, {"values.yaml": f"app:\n  token: {GITHUB}  # gitleaks:allow\n"
+                                "  password: Sup3r-S3cret\n"})
+    audit = run_cli("secrets", "baseline", "audit", cwd=repo)
+    assert (audit.code, audit.out) == (0, "3 known, 0 stale, 0 new\n")
+    update = run_cli("secrets", "baseline", "update", cwd=repo)
+    assert update.out == "updated .gitops-guard-baseline.json: 3 kept, 0 added, 0 removed\n"
+
+
+@pytest.mark.parametrize("baseline", ["{not json", None])
+def test_runs_without_the_secrets_check_do_not_need_the_baseline(
+        repo: Path, run_cli: Callable[..., CliRun], baseline: str | None) -> None:
+    if baseline is None:
+        write(repo, {".gitops-guard.yaml": "baseline: nope.json\n"})
+    else:
+        write(repo, {".gitops-guard-baseline.json": baseline})
+    assert run_cli("check", "--checks", "manifest", cwd=repo).code == 0
+    assert run_cli("check", "--checks", "secrets", cwd=repo).code == 2
+
+
+def test_a_baseline_path_with_dots_is_still_the_baseline(
+        repo: Path, run_cli: Callable[..., CliRun]) -> None:
+    write(repo, {".gitops-guard.yaml": f"checks: [secrets]\nbaseline: ../{repo.name}/known.json\n"})
+    assert run_cli("secrets", "baseline", "create", cwd=repo).code == 0
+    # The baseline holds hashes that look like secrets to a naive scan; it is never scanned.
+    result = run_cli("check", "--format", "json", cwd=repo)
+    assert result.code == 0
+    assert all(s["path"] != "known.json" for s in result.json()["suppressed"])
+
+
+def test_without_a_config_the_baseline_is_at_the_repository_root(
+        git_repo: Path, run_cli: Callable[..., CliRun]) -> None:
+    write(git_repo, FILES)
+    (git_repo / "apps").mkdir()
+    assert run_cli("secrets", "baseline", "create", cwd=git_repo).code == 0
+    result = run_cli("secrets", "scan", "..", cwd=git_repo / "apps")
+    assert result.code == 0, result.out
+
+
+def test_a_crashed_check_writes_no_baseline(repo: Path, run_cli: Callable[..., CliRun],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitops_guard.checks.secrets import state
+
+    def crash(*_: object) -> list[object]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(state, "scan_document", crash)
+    result = run_cli("secrets", "baseline", "create", cwd=repo)
+    assert result.code == 3
+    assert "internal error in check secrets" in result.err and "boom" not in result.err
+    assert not (repo / ".gitops-guard-baseline.json").exists()
+
+
+def test_sarif_marks_baseline_suppressions_as_external(repo: Path,
+                                                      run_cli: Callable[..., CliRun]) -> None:
+    run_cli("secrets", "baseline", "create", cwd=repo)
+    sarif = json.loads(run_cli("check", "--format", "sarif", cwd=repo).out)
+    kinds = [r["suppressions"][0]["kind"] for r in sarif["runs"][0]["results"]]
+    assert kinds == ["external"] * 3

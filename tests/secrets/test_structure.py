@@ -281,3 +281,18 @@ def test_helm_templates_get_the_token_rules(tmp_path: Path,
     assert scan(run_cli, tmp_path, {"chart/Chart.yaml": "apiVersion: v2\nname: c\n",
                                     "chart/templates/secret.yaml": template}) == [
         ("GG-SECRET-002", "chart/templates/secret.yaml", 7)]
+
+
+@pytest.mark.parametrize(("name", "text", "line"), [
+    ("values.yaml", "a: 1\npassword: postgres://app:Sup3r-S3cret@db:5432/x\nb: [\n", 2),
+    ("values.json", '{\n  "password": "Sup3r-S3cret-Pa55",\n  "b": [\n', 2),
+])
+def test_secrets_in_files_that_do_not_parse(tmp_path: Path, run_cli: Callable[..., CliRun],
+                                            name: str, text: str, line: int) -> None:
+    write(tmp_path, {name: text})
+    result = run_cli("check", "--format", "json", cwd=tmp_path)
+    found = [(f["rule"], f["line"]) for f in result.json()["findings"]]
+    assert ("GG-MANIFEST-001", 4) in found  # the unclosed list, at the end
+    assert [rule for rule, at in found if rule.startswith("GG-SECRET")] == [
+        "GG-SECRET-002" if name.endswith(".yaml") else "GG-SECRET-003"]
+    assert [at for rule, at in found if rule.startswith("GG-SECRET")] == [line]

@@ -74,10 +74,66 @@ def convert_crd(data: dict[str, Any], source: str) -> tuple[list[CrdVersion], li
             errors.append(CrdError(f"/spec/versions/{index}/schema/openAPIV3Schema",
                                    "openAPIV3Schema must be a mapping"))
             continue
+        pointer = f"/spec/versions/{index}/schema/openAPIV3Schema"
+        malformed = _malformed(schema, pointer)
+        if malformed is not None:
+            errors.append(CrdError(*malformed))
+            continue
         api_version = f"{group}/{version['name']}"
         versions.append(CrdVersion(api_version, kind, _root(convert(schema), api_version, kind),
                                    name, source))
     return versions, errors
+
+
+_SCHEMA_MAPS = ("properties", "patternProperties", "definitions")
+_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
+_LISTS = ("required", "enum", "x-kubernetes-list-map-keys", "x-kubernetes-validations")
+
+
+def _malformed(node: Any, pointer: str) -> tuple[str, str] | None:
+    """The first place where the schema is not shaped like a schema (the API server would
+    reject the CRD), as (pointer, message); converting it would fail in unexpected ways."""
+    if not isinstance(node, dict):
+        return pointer, "a schema must be a mapping"
+    for key in _SCHEMA_MAPS:
+        if key in node:
+            if not isinstance(node[key], dict):
+                return f"{pointer}/{key}", f"{key} must be a mapping of schemas"
+            for name, child in node[key].items():
+                found = _malformed(child, f"{pointer}/{key}/{_escape(str(name))}")
+                if found is not None:
+                    return found
+    for key in _SCHEMA_LISTS:
+        if key in node:
+            if not isinstance(node[key], list):
+                return f"{pointer}/{key}", f"{key} must be a list of schemas"
+            for position, child in enumerate(node[key]):
+                found = _malformed(child, f"{pointer}/{key}/{position}")
+                if found is not None:
+                    return found
+    for key in ("items", "not", "additionalProperties", "additionalItems"):
+        if key not in node:
+            continue
+        child = node[key]
+        if isinstance(child, bool) and key.startswith("additional"):
+            continue
+        # `items` may also be a list of schemas (JSONSchemaPropsOrArray).
+        listed = key == "items" and isinstance(child, list)
+        for at, each in ([(f"{pointer}/{key}/{n}", c) for n, c in enumerate(child)] if listed
+                         else [(f"{pointer}/{key}", child)]):
+            found = _malformed(each, at)
+            if found is not None:
+                return found
+    for key in _LISTS:
+        if key in node and not isinstance(node[key], list):
+            return f"{pointer}/{key}", f"{key} must be a list"
+    if "type" in node and not isinstance(node["type"], str):
+        return f"{pointer}/type", "type must be a string"
+    return None
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
 
 
 def _root(schema: dict[str, Any], api_version: str, kind: str) -> dict[str, Any]:

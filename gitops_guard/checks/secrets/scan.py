@@ -83,6 +83,8 @@ def _describe(match: Match, text: str) -> str:
 
 def _strip_value(raw: str) -> str:
     value = raw.strip()
+    if len(value) >= 3 and value[-1] == "," and value[-2] in "\"'":
+        value = value[:-1]  # a JSON member: "password": "value",
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         return value[1:-1]
     return re.split(r"\s+#", value, maxsplit=1)[0].strip()
@@ -397,9 +399,10 @@ def scan_document(doc: Document, options: Options, lines: list[str]) -> list[Pro
 
 # -- other text files --------------------------------------------------------------------------
 
-def scan_text(path: Path, text: str, options: Options) -> Iterator[Problem]:
+def scan_text(path: Path, text: str, options: Options, *,
+              key_values: bool | None = None) -> Iterator[Problem]:
     """Token rules over the whole text (a PEM key spans lines); key = value lines for config
-    files (.env, .ini, .properties, .tf, ...)."""
+    files (.env, .ini, .properties, .tf, ...), or when `key_values` says so."""
     token_lines: set[int] = set()
     for match in find_tokens(text, disabled=options.disabled):
         line_start = text.rfind("\n", 0, match.start) + 1
@@ -413,8 +416,9 @@ def scan_text(path: Path, text: str, options: Options) -> Iterator[Problem]:
                       f"{redact(match.secret, _public_prefix(match))}",
                       line=number, column=match.start - line_start + 1,
                       identity=secret_identity(match.secret))
-    suffix = path.suffix.lower() or path.name.lower()
-    key_values = suffix in KEY_VALUE_SUFFIXES or path.name.lower().startswith(".env")
+    if key_values is None:
+        suffix = path.suffix.lower() or path.name.lower()
+        key_values = suffix in KEY_VALUE_SUFFIXES or path.name.lower().startswith(".env")
     if not key_values or RULE_KEYWORD in options.disabled:
         return
     for number, line in enumerate(text.splitlines(), start=1):

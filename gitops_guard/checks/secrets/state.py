@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -59,18 +59,30 @@ def check_document(doc: Document, ctx: CheckContext) -> Iterator[Problem]:
     state: SecretsState = ctx.state
     if not _allowed_path(state, ctx):
         lines = ctx.file.text.splitlines() if state.options.allow and ctx.file.text else []
-        yield from scan_document(doc, state.options, lines)
+        yield from _enabled(scan_document(doc, state.options, lines), state.options)
 
 
 def check_file(file: SourceFile, ctx: CheckContext) -> Iterator[Problem]:
     state: SecretsState = ctx.state
     if _allowed_path(state, ctx):
         return
-    if file.path.suffix.lower() in KEYSTORE_SUFFIXES and RULE_KEYSTORE not in \
-            state.options.disabled:
-        yield Problem(RULE_KEYSTORE, f"{file.path.name} is a keystore (private keys); keep it "
-                      "out of the repository or encrypt it with SOPS", line=1, column=1,
-                      identity=f"keystore:{file.path.name}")
+    if file.path.suffix.lower() in KEYSTORE_SUFFIXES:
+        yield from _enabled([Problem(
+            RULE_KEYSTORE, f"{file.path.name} is a keystore (private keys); keep it out of the "
+            "repository or encrypt it with SOPS", line=1, column=1,
+            identity=f"keystore:{file.path.name}")], state.options)
         return
-    if file.kind in (FileKind.TEXT, FileKind.HELM_TEMPLATE) and file.text is not None:
-        yield from scan_text(file.path, file.text, state.options)
+    if file.text is None:
+        return
+    if file.kind in (FileKind.TEXT, FileKind.HELM_TEMPLATE):
+        yield from _enabled(scan_text(file.path, file.text, state.options), state.options)
+    elif file.error is not None and not file.documents:
+        # YAML or JSON that does not parse: its secrets are still secrets, so read it as
+        # key: value text rather than report only the syntax error.
+        yield from _enabled(scan_text(file.path, file.text, state.options, key_values=True),
+                            state.options)
+
+
+def _enabled(problems: Iterable[Problem], options: Options) -> Iterator[Problem]:
+    """`disabled_rules` applies to every finding, whichever scanner made it."""
+    return (problem for problem in problems if problem.rule not in options.disabled)
