@@ -19,7 +19,8 @@ EXIT_INTERNAL = 3
 
 
 def baseline_command(action: str, paths: Sequence[str], baseline: str | None,
-                     config_file: str | None, jobs: int, out: TextIO, err: TextIO) -> int:
+                     config_file: str | None, jobs: int, out: TextIO, err: TextIO, *,
+                     debug: bool = False) -> int:
     cwd = Path.cwd()
     config = load_config(find_config(config_file, os.environ, cwd), cwd)
     path = Path(os.path.normpath(cwd / baseline)) if baseline else (
@@ -29,7 +30,7 @@ def baseline_command(action: str, paths: Sequence[str], baseline: str | None,
     if action == "create":
         result = run([str(t) for t in targets], config, ["secrets"], cwd=cwd, jobs=jobs,
                      use_baseline=False)
-        if _internal_errors(result, err):
+        if _internal_errors(result, err, debug):
             return EXIT_INTERNAL
         entries = [_entry(f, result, path) for f in result.findings if f.check == "secrets"]
         baseline_file.write(path, entries)
@@ -41,7 +42,7 @@ def baseline_command(action: str, paths: Sequence[str], baseline: str | None,
     existing = baseline_file.load(path, shown)
     result = run([str(t) for t in targets], dataclasses.replace(config, baseline=path),
                  ["secrets"], cwd=cwd, jobs=jobs)
-    if _internal_errors(result, err):
+    if _internal_errors(result, err, debug):
         return EXIT_INTERNAL
     # An entry is known while its secret is still there, however else it is suppressed now.
     found = {baseline_file.entry_key(*_key_parts(f, result, path))
@@ -71,13 +72,15 @@ def _under(path: Path, targets: Sequence[Path]) -> bool:
     return any(path == target or target in path.parents for target in targets)
 
 
-def _internal_errors(result: RunResult, err: TextIO) -> bool:
+def _internal_errors(result: RunResult, err: TextIO, debug: bool) -> bool:
     """A check that crashed saw only part of a file: writing or judging a baseline from that
     would drop known secrets, so nothing is written."""
     for error in result.internal_errors:
         err.write(f"gitops-guard: internal error in check {error.check} on {error.path} "
-                  f"({error.summary}); this is a bug, please report it. The baseline is "
-                  "unchanged.\n")
+                  f"({error.summary}); this is a bug, please report it. The baseline was not "
+                  "written.\n")
+        if debug:
+            err.write(error.details)
     return bool(result.internal_errors)
 
 

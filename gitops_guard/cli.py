@@ -92,9 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _baseline_options() -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
     options.add_argument("paths", nargs="*", metavar="PATH",
-                         help="what to scan (default: the config file's directory)")
+                         help="what to scan (default: the config file's directory, else the "
+                              "git work-tree root)")
     options.add_argument("--baseline", metavar="FILE", help="the baseline file (default: "
-                         "`baseline:` in the config, else .gitops-guard-baseline.json beside it)")
+                         "`baseline:` in the config, else .gitops-guard-baseline.json in the "
+                         "directory above)")
     options.add_argument("--config", metavar="FILE", help="config file")
     options.add_argument("--jobs", "-j", type=_jobs, default=os.cpu_count() or 1, metavar="N")
     options.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
@@ -154,7 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from gitops_guard.baseline_command import baseline_command
 
             return baseline_command(args.baseline_action, args.paths, args.baseline,
-                                    args.config, args.jobs, sys.stdout, sys.stderr)
+                                    args.config, args.jobs, sys.stdout, sys.stderr,
+                                    debug=args.debug)
         return _check(args)
     except GuardError as exc:
         print(f"gitops-guard: error: {exc}", file=sys.stderr)
