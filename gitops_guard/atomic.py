@@ -33,8 +33,8 @@ def write_bytes(path: Path, data: bytes, mode: int | None = None, *, durable: bo
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
+        Path(temp).chmod(mode)
+        Path(temp).replace(path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

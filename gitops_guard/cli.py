@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from gitops_guard import __version__
 from gitops_guard.errors import GuardError
@@ -84,9 +84,73 @@ def build_parser() -> argparse.ArgumentParser:
         actions.add_parser(action, parents=[baseline_options], help=summary,
                            description=summary[0].upper() + summary[1:] + ".")
 
+    _add_sops_commands(commands)
     commands.add_parser("rules", help="list every rule id with its severity and summary")
     commands.add_parser("config-schema", help="print the JSON schema of .gitops-guard.yaml")
     return parser
+
+
+SOPS_FORMATS = ("yaml", "json", "dotenv", "ini", "binary")
+
+
+def _add_sops_commands(commands: Any) -> None:
+    sops = commands.add_parser(
+        "sops", help="encrypt, decrypt, edit, rotate SOPS files (age, PGP); sops-compatible",
+        description="Read and write SOPS files that the sops CLI, Flux and Argo CD plugins "
+                    "decrypt. Keys: age recipients/identities as sops finds them "
+                    "(SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, ~/.config/sops/age/keys.txt, ...); PGP "
+                    "through gpg.")
+    actions = sops.add_subparsers(dest="sops_command", metavar="COMMAND")
+    actions.required = True
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("file", metavar="FILE")
+    common.add_argument("--config", metavar="FILE", help="the .sops.yaml to use (default: "
+                        "$SOPS_CONFIG, else .sops.yaml from the working directory upwards)")
+    common.add_argument("--input-type", choices=SOPS_FORMATS,
+                        help="format of FILE (default: by extension; unknown: binary)")
+    common.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    writes = argparse.ArgumentParser(add_help=False)
+    target = writes.add_mutually_exclusive_group()
+    target.add_argument("--in-place", "-i", action="store_true", help="replace FILE")
+    target.add_argument("--output", metavar="PATH", help="write to PATH (default: stdout)")
+    writes.add_argument("--output-type", choices=SOPS_FORMATS,
+                        help="format to write (default: the input's)")
+    keys = argparse.ArgumentParser(add_help=False)
+    keys.add_argument("--age", metavar="RECIPIENTS",
+                      help="comma-separated age recipients (default: $SOPS_AGE_RECIPIENTS, "
+                           "else the .sops.yaml creation rule)")
+    keys.add_argument("--pgp", metavar="FINGERPRINTS", help="comma-separated PGP fingerprints")
+    chosen = keys.add_mutually_exclusive_group()
+    for flag in ("encrypted-regex", "unencrypted-regex", "encrypted-suffix",
+                 "unencrypted-suffix", "encrypted-comment-regex", "unencrypted-comment-regex"):
+        chosen.add_argument(f"--{flag}", metavar="VALUE")
+    keys.add_argument("--mac-only-encrypted", action="store_true", default=None,
+                      help="the MAC covers only encrypted values")
+    actions.add_parser("encrypt", parents=[common, writes, keys],
+                       help="encrypt a plaintext file", description="Encrypt FILE. Refuses a "
+                       "file that is already encrypted.")
+    decrypt = actions.add_parser("decrypt", parents=[common, writes],
+                                 help="decrypt to stdout (or -i / --output)",
+                                 description="Decrypt FILE and verify its MAC.")
+    decrypt.add_argument("--ignore-mac", action="store_true",
+                         help="decrypt even if the MAC does not verify (loud warning)")
+    edit = actions.add_parser("edit", parents=[common], help="decrypt into $EDITOR, re-encrypt",
+                              description="Open the decrypted file in $SOPS_EDITOR or $EDITOR "
+                              "(a private temp file, removed afterwards) and re-encrypt it with "
+                              "the same data key: unchanged values keep their ciphertext.")
+    edit.add_argument("--ignore-mac", action="store_true", help=argparse.SUPPRESS)
+    rotate = actions.add_parser("rotate", parents=[common, writes],
+                                help="re-encrypt everything under a new data key")
+    rotate.add_argument("--add-age", metavar="RECIPIENTS", help="also wrap for these")
+    rotate.add_argument("--rm-age", metavar="RECIPIENTS", help="stop wrapping for these")
+    updatekeys = actions.add_parser(
+        "updatekeys", parents=[common],
+        help="wrap the data key for the recipients the .sops.yaml rule names now")
+    updatekeys.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    keygen = actions.add_parser("keygen", help="create an age identity (0600) and print its "
+                                "recipient")
+    keygen.add_argument("--output", "-o", metavar="FILE",
+                        help="write the identity here (default: stdout)")
 
 
 def _baseline_options() -> argparse.ArgumentParser:
@@ -152,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rules(sys.stdout)
         if args.command == "config-schema":
             return _config_schema(sys.stdout)
+        if args.command == "sops":
+            return _sops(args)
         if args.command == "secrets" and args.secrets_command == "baseline":
             from gitops_guard.baseline_command import baseline_command
 
@@ -215,6 +281,39 @@ def _check(args: argparse.Namespace) -> int:
         if args.debug:
             print(error.details, file=sys.stderr)
     return result.exit_code
+
+
+def _sops(args: argparse.Namespace) -> int:
+    from gitops_guard.sops import commands
+    from gitops_guard.sops.tree import Selector
+
+    if args.sops_command == "keygen":
+        return commands.keygen(Path(args.output) if args.output else None, sys.stdout,
+                               sys.stderr)
+    cwd = Path.cwd()
+
+    def listed(value: str | None) -> tuple[str, ...]:
+        return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+    selector_values = {name: getattr(args, name, None) or "" for name in (
+        "encrypted_regex", "unencrypted_regex", "encrypted_suffix", "unencrypted_suffix",
+        "encrypted_comment_regex", "unencrypted_comment_regex")}
+    output = getattr(args, "output", None)
+    request = commands.Request(
+        file=Path(os.path.normpath(cwd / args.file)), cwd=cwd, environ=dict(os.environ),
+        stdout=sys.stdout.buffer, stderr=sys.stderr,
+        in_place=bool(getattr(args, "in_place", False)),
+        output=Path(os.path.normpath(cwd / output)) if output else None,
+        age=listed(getattr(args, "age", None)), pgp=listed(getattr(args, "pgp", None)),
+        selector=Selector(**selector_values) if any(selector_values.values()) else None,
+        mac_only_encrypted=getattr(args, "mac_only_encrypted", None),
+        input_type=args.input_type, output_type=getattr(args, "output_type", None),
+        ignore_mac=bool(getattr(args, "ignore_mac", False)), config=args.config,
+        yes=bool(getattr(args, "yes", False)), add_age=listed(getattr(args, "add_age", None)),
+        remove_age=listed(getattr(args, "rm_age", None)))
+    run = {"encrypt": commands.encrypt, "decrypt": commands.decrypt, "edit": commands.edit,
+           "rotate": commands.rotate, "updatekeys": commands.updatekeys}[args.sops_command]
+    return run(request)
 
 
 def _use_color(mode: str, stream: TextIO) -> bool:

@@ -81,6 +81,8 @@ MANIFEST_FILES = {
 SELECTIONS = dict.fromkeys(HOOK_IDS, MANIFEST_FILES)
 SELECTIONS["gitops-guard-secrets"] = {**MANIFEST_FILES, "README.md": True,
                                       "scripts/deploy.sh": True, "apps/web/.env": True}
+# The sops hook needs .env and .ini files too; other text files cost a read and are skipped.
+SELECTIONS["gitops-guard-sops"] = SELECTIONS["gitops-guard-secrets"]
 
 
 @pytest.mark.parametrize(("hook", "filename", "selected"), [

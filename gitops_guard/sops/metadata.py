@@ -181,14 +181,15 @@ def _integer(node: Value, where: str) -> int:
 # -- writing -----------------------------------------------------------------------------------
 
 def layout_of(version: str) -> str:
-    """Which writer layout a sops version used: "3.7" (3.7-3.9), "3.10" (3.10-3.12), "3.13"."""
+    """Which writer layout a sops version used: "3.5" (up to 3.5), "3.6", "3.7" (3.7-3.9),
+    "3.10" (3.10-3.12) or "3.13"."""
     numbers = [int(part) for part in re.findall(r"\d+", version)[:2]] + [0, 0]
-    major, minor = numbers[0], numbers[1]
-    if (major, minor) >= (3, 13):
-        return "3.13"
-    if (major, minor) >= (3, 10):
-        return "3.10"
-    return "3.7"
+    release = (numbers[0], numbers[1])
+    for layout, since in (("3.13", (3, 13)), ("3.10", (3, 10)), ("3.7", (3, 7)),
+                          ("3.6", (3, 6))):
+        if release >= since:
+            return layout
+    return "3.5"
 
 
 def to_tree(metadata: Metadata, layout: str | None = None) -> Mapping:
@@ -223,13 +224,16 @@ _TOP_ORDER = {
              "version"),
 }
 _TOP_ORDER["3.13"] = _TOP_ORDER["3.10"]
+# Before age (3.7) and Vault (3.6).
+_TOP_ORDER["3.6"] = tuple(name for name in _TOP_ORDER["3.7"] if name != "age")
+_TOP_ORDER["3.5"] = tuple(name for name in _TOP_ORDER["3.6"] if name != "hc_vault")
 # Before 3.10 the top-level key lists had no omitempty: a nil list was written (`kms: []`).
 _ALWAYS_3_7 = frozenset({"kms", "gcp_kms", "azure_kv", "hc_vault", "age", "pgp",
                          "lastmodified", "mac", "version"})
 
 
 def _omitted(name: str, value: Value, layout: str) -> bool:
-    if layout == "3.7" and name in _ALWAYS_3_7:
+    if layout in ("3.5", "3.6", "3.7") and name in _ALWAYS_3_7:
         return False
     if name in ("lastmodified", "mac", "version"):
         return False
@@ -245,7 +249,7 @@ def _key_lists(group: KeyGroup, layout: str, top_level: bool) -> dict[str, Value
     lists["age"] = Sequence(age) if age else NilList()
     pgp = [_pgp_tree(key, layout) for key in group.pgp]
     lists["pgp"] = Sequence(pgp) if pgp else NilList()
-    if top_level and layout == "3.7":
+    if top_level and layout in ("3.5", "3.6", "3.7"):
         lists.pop("hckms")
     return lists
 

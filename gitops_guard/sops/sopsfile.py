@@ -48,7 +48,10 @@ def load_plain(data: bytes, fmt: str) -> list[Mapping]:
 
 def load_encrypted(data: bytes, fmt: str, display: str) -> Encrypted | None:
     """The file as sops stored it; None when it has no sops metadata (plain text)."""
-    documents, tree = store_for(fmt).load_encrypted(data)
+    try:
+        documents, tree = store_for(fmt).load_encrypted(data)
+    except GuardError as exc:
+        raise GuardError(exc.message, path=display, line=exc.line, column=exc.column) from None
     if tree is None:
         return None
     try:
@@ -60,7 +63,11 @@ def load_encrypted(data: bytes, fmt: str, display: str) -> Encrypted | None:
 def decrypt(encrypted: Encrypted, keyring: Keyring, display: str, *,
             verify_mac: bool = True) -> Plain:
     metadata = encrypted.metadata
-    data_key = keyring.unwrap(metadata)
+    try:
+        data_key = keyring.unwrap(metadata)
+    except GuardError as exc:
+        exc.path = exc.path or display
+        raise
     try:
         documents, mac, stash = decrypt_documents(
             encrypted.documents, data_key, metadata.effective_selector,

@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeAlias, cast
+from typing import Any, TypeAlias, cast
 
 from gitops_guard.errors import GuardError
 from gitops_guard.sops import cipher
@@ -94,6 +94,19 @@ class Selector:
         return True
 
 
+def walk_order(items: list[Any]) -> list[int]:
+    """Positions in the order sops walks them: an inline comment (`key: v # note`) belongs to
+    the entry on its line, which sops' tree holds after the comment, so its comment regexes
+    see the note before that entry."""
+    order = list(range(len(items)))
+    for index in range(1, len(items)):
+        item = items[index]
+        if isinstance(item, Comment) and item.inline and \
+                not isinstance(items[index - 1], Comment):
+            order[index - 1], order[index] = order[index], order[index - 1]
+    return order
+
+
 @dataclass
 class _Walk:
     """One pass over the documents with a leaf function; collects the MAC on the way."""
@@ -110,27 +123,29 @@ class _Walk:
 
     def mapping(self, node: Mapping, path: list[str], comments: list[list[str]]) -> Mapping:
         comments = [*comments, []]
-        out = Mapping()
-        for item in node:
+        out: list[Pair | Comment | None] = [None] * len(node)
+        for index in walk_order(node):
+            item = node[index]
             if isinstance(item, Comment):
                 comments[-1].append(item.text)
-                out.append(cast(Comment, self.leaf(item, path, comments)))
+                out[index] = cast(Comment, self.leaf(item, path, comments))
                 continue
-            out.append(Pair(item.key, self.value(item.value, [*path, item.key], comments)))
+            out[index] = Pair(item.key, self.value(item.value, [*path, item.key], comments))
             comments[-1] = []
-        return out
+        return Mapping(item for item in out if item is not None)
 
     def sequence(self, node: Sequence, path: list[str], comments: list[list[str]]) -> Sequence:
         comments = [*comments, []]
-        out = type(node)()
-        for item in node:
+        out: list[Value | Comment] = list(node)
+        for index in walk_order(node):
+            item = node[index]
             if isinstance(item, Comment):
                 comments[-1].append(item.text)
-                out.append(self.leaf(item, path, comments))
+                out[index] = self.leaf(item, path, comments)
                 continue
-            out.append(self.value(item, path, comments))
+            out[index] = self.value(item, path, comments)
             comments[-1] = []
-        return out
+        return type(node)(out)
 
     def value(self, node: Value, path: list[str], comments: list[list[str]]) -> Value:
         if isinstance(node, Mapping):

@@ -256,3 +256,16 @@ def test_encrypting_twice_is_refused() -> None:
     encrypted, _ = encrypt_documents([doc(a="x")], KEY, Selector(), False)
     with pytest.raises(GuardError, match="already encrypted"):
         encrypt_documents(encrypted, KEY, Selector(), False)
+
+
+def test_an_inline_comment_selects_the_entry_on_its_line() -> None:
+    """`a: 1 # sops:enc`: sops' tree holds the note before `a`, so `a` is the one selected."""
+    document = Mapping([Pair("a", "1"), Comment(" sops:enc", inline=True), Pair("b", "2")])
+    encrypted, _ = encrypt_documents([document], KEY,
+                                     Selector(encrypted_comment_regex="sops:enc"), False)
+    a, note, b = encrypted[0]
+    assert isinstance(a, Pair) and cipher.is_encrypted(a.value)
+    assert note == Comment(" sops:enc", inline=True) and b == Pair("b", "2")
+    plain, _, _ = decrypt_documents(encrypted, KEY, Selector(encrypted_comment_regex="sops:enc"),
+                                    False)
+    assert plain == [document]
