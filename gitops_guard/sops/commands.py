@@ -51,7 +51,8 @@ class Request:
     yes: bool = False
     add_age: tuple[str, ...] = ()
     remove_age: tuple[str, ...] = ()
-    stdin_is_tty: bool = field(default_factory=lambda: sys.stdin.isatty())
+    stdin_is_tty: bool = field(
+        default_factory=lambda: sys.stdin is not None and sys.stdin.isatty())
 
     @property
     def display(self) -> str:

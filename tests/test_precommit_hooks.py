@@ -1,0 +1,69 @@
+"""Each hook in .pre-commit-hooks.yaml run by the real pre-commit (`pre-commit try-repo`), in
+a fresh git repository, as a team adopting it would: it installs this checkout into its own
+environment, selects files by type and fails the commit on findings."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import git, write
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PRE_COMMIT = Path(os.environ.get("VIRTUAL_ENV", REPO_ROOT / ".venv")) / "bin" / "pre-commit"
+
+FILES = {
+    "apps/broken.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\n",
+    "apps/typo.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata: {}\n"
+                      "dta: {}\n",
+    "apps/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n"
+                        "  password: hunter2-Prod\n",
+    "apps/.env": "GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyz\n",
+    "README.md": "# docs\n",
+    ".gitops-guard.yaml": "sops:\n  paths: ['apps/**']\n",
+}
+
+# hook id -> the rules its run must report (and nothing outside these checks)
+EXPECTED = {
+    "gitops-guard-manifest": {"GG-MANIFEST-002"},
+    "gitops-guard-schema": {"GG-SCHEMA-002"},
+    "gitops-guard-secrets": {"GG-SECRET-001", "GG-SECRET-002"},
+    "gitops-guard-sops": {"GG-SOPS-001"},
+    "gitops-guard": {"GG-MANIFEST-002", "GG-SCHEMA-002", "GG-SECRET-001", "GG-SOPS-001"},
+}
+
+
+@pytest.fixture(scope="module")
+def hook_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """One `pre-commit try-repo` run of every hook (one install); each hook's output."""
+    program = str(PRE_COMMIT) if PRE_COMMIT.exists() else shutil.which("pre-commit")
+    if program is None:
+        pytest.skip("pre-commit is not installed")
+    repo = tmp_path_factory.mktemp("adopter")
+    git(repo, "init", "-q", "-b", "main")
+    write(repo, FILES)
+    git(repo, "add", ".")
+    result = subprocess.run(
+        [program, "try-repo", str(REPO_ROOT), "--all-files", "--color", "never"],
+        cwd=repo, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "PRE_COMMIT_HOME": str(tmp_path_factory.mktemp("home"))})
+    output = result.stdout + result.stderr
+    if "Could not find a version" in output or "Failed to establish" in output:
+        pytest.skip("pre-commit could not install the hook's dependencies (no package index)")
+    assert result.returncode == 1, output
+    sections = re.split(r"^- hook id: (\S+)$", output, flags=re.M)
+    return dict(zip(sections[1::2], sections[2::2], strict=True))
+
+
+@pytest.mark.parametrize("hook", sorted(EXPECTED))
+def test_hook_runs_under_pre_commit(hook: str, hook_outputs: dict[str, str]) -> None:
+    output = hook_outputs[hook]
+    assert "- exit code: 1" in output
+    reported = {word for word in output.split() if word.startswith("GG-")}
+    assert reported == EXPECTED[hook], output
+    assert "hunter2-Prod" not in output and "ghp_0123" not in output
