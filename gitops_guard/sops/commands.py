@@ -25,7 +25,7 @@ from gitops_guard.sops import sopsfile
 from gitops_guard.sops.masterkeys import LocalKeyring, groups_from_recipients
 from gitops_guard.sops.metadata import WRITE_VERSION, KeyGroup, Metadata
 from gitops_guard.sops.stores import EmitOptions, format_for_path
-from gitops_guard.sops.tree import Selector
+from gitops_guard.sops.tree import DEFAULT_UNENCRYPTED_SUFFIX, Selector
 from gitops_guard.sops.values import Mapping
 
 
@@ -78,7 +78,7 @@ def encrypt(request: Request) -> int:
                          "`updatekeys`", path=request.display)
     documents = _parse_plain(data, fmt, request.display)
     rule = _creation_rule(request)
-    metadata = Metadata(key_groups=rule.key_groups, selector=rule.selector,
+    metadata = Metadata(key_groups=rule.key_groups, selector=_selection(rule.selector, fmt),
                         mac_only_encrypted=rule.mac_only_encrypted,
                         shamir_threshold=rule.shamir_threshold, version=WRITE_VERSION)
     keyring = _keyring(request)
@@ -118,14 +118,14 @@ def rotate(request: Request) -> int:
                        key_groups=keyring.wrap(data_key, _without_enc(groups),
                                                plain.metadata.threshold))
     rotated = sopsfile.encrypt(plain.documents, metadata, data_key)
-    _deliver(request, sopsfile.emit_encrypted(rotated, request.input_format,
+    _deliver(request, sopsfile.emit_encrypted(rotated, request.output_format,
                                               _emit_options(request, _stores_settings(request))))
     return 0
 
 
 def updatekeys(request: Request) -> int:
     encrypted = _load_encrypted(request)
-    rule = _creation_rule(request)
+    rule = _creation_rule(request, use_flags=False)
     current = encrypted.metadata.key_groups
     wanted = rule.key_groups
     changes = _describe_changes(current, wanted)
@@ -154,7 +154,7 @@ def updatekeys(request: Request) -> int:
     updated = sopsfile.Encrypted(encrypted.documents, metadata)
     data = sopsfile.emit_encrypted(updated, request.input_format,
                                    _emit_options(request, rule.stores))
-    atomic.write_bytes(request.file, data)
+    _write(request.file, data, request.display)
     request.stderr.write(f"{request.display}: master keys updated\n")
     return 0
 
@@ -180,7 +180,7 @@ def edit(request: Request) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
     metadata = replace(plain.metadata, version=WRITE_VERSION)
     edited = sopsfile.encrypt(documents, metadata, plain.data_key, stash=plain.stash)
-    atomic.write_bytes(request.file, sopsfile.emit_encrypted(edited, fmt, options))
+    _write(request.file, sopsfile.emit_encrypted(edited, fmt, options), request.display)
     return 0
 
 
@@ -209,6 +209,15 @@ def _read(request: Request) -> bytes:
         raise GuardError("file not found", path=request.display) from None
     except OSError as exc:
         raise GuardError(f"cannot read: {exc.strerror}", path=request.display) from None
+
+
+def _selection(selector: Selector, fmt: str) -> Selector:
+    """What a new file records: sops >= 3.11 ignores selection for binary files (the whole
+    file is one value) and otherwise writes the implied `_unencrypted` suffix."""
+    if fmt == "binary":
+        return Selector()
+    return selector if selector.field is not None else Selector(
+        unencrypted_suffix=DEFAULT_UNENCRYPTED_SUFFIX)
 
 
 def _already_encrypted(data: bytes, fmt: str, display: str) -> bool:
@@ -245,31 +254,54 @@ class _Rule:
     stores: sops_config.StoresSettings
 
 
-def _creation_rule(request: Request) -> _Rule:
-    """Recipients and selection from the flags, else from the first matching .sops.yaml rule."""
-    found = sops_config.find_sops_config(request.config, request.cwd, request.environ)
-    loaded = sops_config.load_sops_config(found) if found is not None else None
+def _creation_rule(request: Request, *, use_flags: bool = True) -> _Rule:
+    """Keys from the flags (or $SOPS_AGE_RECIPIENTS), else from the first matching .sops.yaml
+    rule; selection from the flags, else from that rule. As in sops, a .sops.yaml whose rules
+    do not cover the file is an error even when the flags name the keys."""
+    loaded = _sops_config(request)
     stores = loaded.stores if loaded is not None else sops_config.StoresSettings()
-    age = request.age or tuple(
-        part.strip() for part in request.environ.get("SOPS_AGE_RECIPIENTS", "").split(",")
-        if part.strip())
-    if age or request.pgp:
-        return _Rule(groups_from_recipients(age, request.pgp), request.selector or Selector(),
-                     bool(request.mac_only_encrypted), 0, stores)
-    if loaded is None:
-        raise GuardError("no recipients: pass --age (or set SOPS_AGE_RECIPIENTS), or add a "
-                         ".sops.yaml with a creation rule for this file")
-    rule = loaded.rule_for(request.file)
-    return _Rule(rule.key_groups, request.selector or rule.selector,
-                 rule.mac_only_encrypted if request.mac_only_encrypted is None
-                 else request.mac_only_encrypted, rule.shamir_threshold, stores)
+    age: tuple[str, ...] = ()
+    pgp: tuple[str, ...] = ()
+    if use_flags:
+        age = request.age or tuple(
+            part.strip() for part in request.environ.get("SOPS_AGE_RECIPIENTS", "").split(",")
+            if part.strip())
+        pgp = request.pgp
+    rule: sops_config.CreationRule | None = None
+    if loaded is not None and loaded.creation_rules is not None:
+        rule = loaded.match(request.file, request.cwd) if age or pgp else \
+            loaded.rule_for(request.file, request.cwd)
+        if rule is None:
+            loaded.rule_for(request.file, request.cwd)  # raises: no matching creation rule
+    if age or pgp:
+        groups, threshold = groups_from_recipients(age, pgp), 0
+    elif rule is not None:
+        groups, threshold = rule.key_groups, rule.shamir_threshold
+    else:
+        hint = "pass --age (or set SOPS_AGE_RECIPIENTS), or add" if use_flags else "add"
+        raise GuardError(f"no recipients: {hint} a .sops.yaml with a creation rule for this "
+                         "file")
+    selector = request.selector or (rule.selector if rule is not None else Selector())
+    mac_only = request.mac_only_encrypted
+    if mac_only is None:
+        mac_only = rule.mac_only_encrypted if rule is not None else False
+    return _Rule(groups, selector, mac_only, threshold, stores)
+
+
+def _warn(request: Request, message: str) -> None:
+    request.stderr.write(f"gitops-guard: warning: {message}\n")
+
+
+def _sops_config(request: Request) -> sops_config.SopsConfig | None:
+    found = sops_config.find_sops_config(
+        request.config, request.cwd, request.environ,
+        warn=lambda message: _warn(request, message))
+    return sops_config.load_sops_config(found) if found is not None else None
 
 
 def _stores_settings(request: Request) -> sops_config.StoresSettings:
-    found = sops_config.find_sops_config(request.config, request.cwd, request.environ)
-    if found is None:
-        return sops_config.StoresSettings()
-    return sops_config.load_sops_config(found).stores
+    loaded = _sops_config(request)
+    return loaded.stores if loaded is not None else sops_config.StoresSettings()
 
 
 def _emit_options(request: Request, stores: sops_config.StoresSettings) -> EmitOptions:
@@ -282,14 +314,23 @@ def _emit_options(request: Request, stores: sops_config.StoresSettings) -> EmitO
 def _deliver(request: Request, data: bytes, private: bool = False) -> None:
     """To the file in place, to --output, or to stdout."""
     if request.in_place:
-        atomic.write_bytes(request.file, data)
+        _write(request.file, data, request.display)
     elif request.output is not None:
         # A new plaintext file is private; an existing one keeps its mode.
         mode = 0o600 if private and not request.output.exists() else None
-        atomic.write_bytes(request.output, data, mode)
+        _write(request.output, data, str(request.output), mode)
     else:
         request.stdout.write(data)
         request.stdout.flush()
+
+
+def _write(path: Path, data: bytes, display: str, mode: int | None = None) -> None:
+    """Atomically, through a symlink to the file it names (the link stays a link)."""
+    target = path.resolve() if path.is_symlink() else path
+    try:
+        atomic.write_bytes(target, data, mode)
+    except OSError as exc:
+        raise GuardError(f"cannot write: {exc.strerror or exc}", path=display) from None
 
 
 def _write_private(path: Path, data: bytes) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import NoReturn
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gitops_guard.errors import GuardError
+from gitops_guard.sops import re2
 from gitops_guard.sops.keys import normalize_fingerprint, parse_age_recipient
 from gitops_guard.sops.metadata import AgeKey, KeyGroup, PgpKey
 from gitops_guard.sops.tree import SELECTOR_FIELDS, Selector
@@ -83,6 +83,17 @@ class SopsConfig:
             target = relative_to_config(file, self.path, cwd)
             raise GuardError(f"no matching creation rules found for {target}", path=where)
         return _usable(rule, where)
+
+    def problems(self) -> list[GuardError]:
+        """Rules whose path_regex cannot be used, each once (for checking the file itself)."""
+        found = []
+        for rule in self.creation_rules or ():
+            if rule.path_regex:
+                try:
+                    _compile_path_regex(rule, str(self.path))
+                except GuardError as exc:
+                    found.append(exc)
+        return found
 
     def match(self, file: Path, cwd: Path | None = None) -> CreationRule | None:
         """The first rule whose path_regex matches `file`, whatever its keys (for checking a
@@ -389,44 +400,8 @@ def _compile_path_regex(rule: CreationRule, where: str) -> re.Pattern[str]:
     """path_regex is Go RE2; Python's re reads the common subset the same way."""
     what = f"creation_rules[{rule.index}].path_regex {rule.path_regex!r}"
     try:
-        translated = _from_re2(rule.path_regex)
-        with warnings.catch_warnings():
-            # re warns (FutureWarning) where it reads a pattern differently, e.g. [[:alpha:]].
-            warnings.simplefilter("error")
-            return re.compile(translated)
-    except (ValueError, re.error, FutureWarning) as exc:
+        return re2.compile(rule.path_regex)
+    except ValueError as exc:
         raise GuardError(f"{what} cannot be used: {exc}", path=where, line=rule.line) from None
 
 
-_LOOKAROUNDS = ("(?=", "(?!", "(?<=", "(?<!")
-
-
-def _from_re2(pattern: str) -> str:
-    """RE2's `\\z` as Python's `\\Z`; what RE2 rejects (lookarounds, backreferences) refused."""
-    out: list[str] = []
-    index = 0
-    in_class = False
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\" and index + 1 < len(pattern):
-            escaped = pattern[index + 1]
-            if not in_class and escaped in "123456789":
-                raise ValueError("backreferences are not RE2 syntax")
-            out.append("\\Z" if escaped == "z" and not in_class else char + escaped)
-            index += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-            # A `]` right after `[` or `[^` is a literal member, not the end of the class.
-            start = index + 2 if pattern.startswith("[^", index) else index + 1
-            if pattern.startswith("]", start):
-                out.append(pattern[index:start + 1])
-                index = start + 1
-                continue
-        elif pattern.startswith(_LOOKAROUNDS, index):
-            raise ValueError("lookaround assertions are not RE2 syntax")
-        out.append(char)
-        index += 1
-    return "".join(out)

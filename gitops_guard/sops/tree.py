@@ -9,13 +9,12 @@ with `mac_only_encrypted`, of the encrypted ones), in walk order.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias, cast
 
 from gitops_guard.errors import GuardError
-from gitops_guard.sops import cipher
+from gitops_guard.sops import cipher, re2
 from gitops_guard.sops.values import (
     Comment,
     Mapping,
@@ -59,8 +58,8 @@ class Selector:
             pattern = getattr(self, name)
             if pattern:
                 try:
-                    re.compile(pattern)
-                except re.error as exc:
+                    re2.compile(pattern)
+                except ValueError as exc:
                     raise GuardError(f"{name} {pattern!r} is not a regular expression: "
                                      f"{exc}") from None
 
@@ -79,16 +78,19 @@ class Selector:
         if self.encrypted_suffix:
             return any(key.endswith(self.encrypted_suffix) for key in path)
         if self.unencrypted_regex:
-            return not any(re.search(self.unencrypted_regex, key) for key in path)
+            pattern = re2.compile(self.unencrypted_regex)
+            return not any(pattern.search(key) for key in path)
         if self.encrypted_regex:
-            return any(re.search(self.encrypted_regex, key) for key in path)
+            pattern = re2.compile(self.encrypted_regex)
+            return any(pattern.search(key) for key in path)
         if self.unencrypted_comment_regex:
-            return not any(re.search(self.unencrypted_comment_regex, text)
-                           for level in comments for text in level)
+            pattern = re2.compile(self.unencrypted_comment_regex)
+            return not any(pattern.search(text) for level in comments for text in level)
         if self.encrypted_comment_regex:
+            pattern = re2.compile(self.encrypted_comment_regex)
             # The matching comment line itself stays clear: skip the last comment seen.
             last = (len(comments) - 1, len(comments[-1]) - 1) if comments else (-1, -1)
-            return any(re.search(self.encrypted_comment_regex, text)
+            return any(pattern.search(text)
                        for i, level in enumerate(comments) for j, text in enumerate(level)
                        if not (is_comment and (i, j) == last))
         return True
@@ -186,8 +188,8 @@ def encrypt_documents(documents: list[Mapping], key: bytes, selector: Selector,
         iv = reuse.get((aad, type_name(node), to_bytes(plain)))
         text = cipher.encrypt(node, key, aad, iv)
         if isinstance(node, Comment):
-            if selector.unencrypted_comment_regex and re.search(
-                    selector.unencrypted_comment_regex, text):
+            if selector.unencrypted_comment_regex and re2.compile(
+                    selector.unencrypted_comment_regex).search(text):
                 raise GuardError("an encrypted comment matches unencrypted_comment_regex, so "
                                  "it could never be decrypted; choose a stricter regex")
             return Comment(text, node.inline)

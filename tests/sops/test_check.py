@@ -185,3 +185,56 @@ def test_every_real_sops_file_passes(tmp_path: Path, run_cli: Callable[..., CliR
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     assert findings(run_cli, repo) == [
         ("GG-SOPS-003", "getsops-sops/functional-tests/res/no_mac.yaml", 2)]
+
+
+def test_a_plain_file_under_a_comment_rule(git_repo: Path, recipient: str,
+                                           run_cli: Callable[..., CliRun]) -> None:
+    write(git_repo, {".sops.yaml": "creation_rules:\n  - encrypted_comment_regex: sops:enc\n"
+                                   f"    age: {recipient}\n",
+                     "marked.yaml": "a: 1\n# sops:enc\nb: 2\n", "unmarked.yaml": "a: 1\n"})
+    assert findings(run_cli, git_repo) == [("GG-SOPS-001", "marked.yaml", 3)]
+
+
+def test_a_rule_without_selection_implies_the_unencrypted_suffix(
+        git_repo: Path, recipient: str, run_cli: Callable[..., CliRun]) -> None:
+    write(git_repo, {".sops.yaml": f"creation_rules:\n  - age: {recipient}\n",
+                     "clear.yaml": "note_unencrypted: x\n", "plain.yaml": "a: 1\n"})
+    assert findings(run_cli, git_repo) == [("GG-SOPS-001", "plain.yaml", 1)]
+
+
+def test_a_bad_path_regex_is_reported_once(git_repo: Path,
+                                           run_cli: Callable[..., CliRun]) -> None:
+    write(git_repo, {".sops.yaml": "creation_rules:\n  - path_regex: ok\n    age: age1x\n"
+                                   "  - path_regex: '(bad'\n    age: age1x\n"
+                                   "  - age: age1x\n"})
+    assert findings(run_cli, git_repo) == [("GG-SOPS-005", ".sops.yaml", 4)]
+
+
+def test_a_broken_sops_config_outside_the_run_is_reported_on_what_it_governs(
+        git_repo: Path, run_cli: Callable[..., CliRun]) -> None:
+    write(git_repo, {".sops.yaml": "creation_rules: [\n", "apps/s.yaml": SECRET})
+    result = run_cli("check", "--checks", "sops", "--format", "json", "apps/s.yaml",
+                     cwd=git_repo)
+    [finding] = result.json()["findings"]
+    assert (finding["rule"], finding["path"]) == ("GG-SOPS-005", "apps/s.yaml")
+    assert ".sops.yaml" in finding["message"]
+
+
+def test_fingerprints_do_not_depend_on_plaintext(git_repo: Path, recipient: str,
+                                                 run_cli: Callable[..., CliRun]) -> None:
+    write(git_repo, {".sops.yaml": FLUX_RULE.format(r=recipient), "s.yaml": SECRET})
+    prints = []
+    for value in ("hunter2", "another-one"):
+        write(git_repo, {"s.yaml": SECRET.replace("hunter2", value)})
+        result = run_cli("check", "--checks", "sops", "--format", "json", cwd=git_repo)
+        prints.append([f["fingerprint"] for f in result.json()["findings"]])
+    assert prints[0] == prints[1] and len(prints[0]) == 1
+
+
+def test_the_secrets_check_accepts_a_secret_holding_a_sops_file(
+        tmp_path: Path, run_cli: Callable[..., CliRun]) -> None:
+    vectors = vectors_or_skip()
+    write(tmp_path, {"secret.yaml": (vectors / "fluxcd-kustomize-controller" / "inside" /
+                                     "secret.yaml").read_text()})
+    result = run_cli("check", "--checks", "secrets,sops", "--format", "json", cwd=tmp_path)
+    assert result.code == 0 and result.json()["findings"] == []

@@ -436,3 +436,83 @@ def test_keygen_to_stdout(tmp_path: Path, run_cli: Callable[..., CliRun]) -> Non
     recipient = re.search(r"public key: (age1\w+)", result.out)
     assert result.code == 0 and secret is not None and recipient is not None
     assert keys.age_recipient_of(secret[0]) == recipient[1]
+
+
+# -- as sops does it ---------------------------------------------------------------------------
+
+FLUX_RULE = ("creation_rules:\n  - path_regex: \\.ya?ml$\n"
+             "    encrypted_regex: ^(data|stringData)$\n    age: {r}\n")
+
+
+def test_flag_keys_still_follow_the_rules_selection(tmp_path: Path, identity: str,
+                                                    run_cli: Callable[..., CliRun]) -> None:
+    other = keys.generate_age_identity()[1]
+    write(tmp_path, {".sops.yaml": FLUX_RULE.format(r=other),
+                     "s.yaml": "kind: Secret\nstringData:\n    a: b\n", "notes.txt": "x\n"})
+    assert run_cli("sops", "encrypt", "--age", identity, "-i", "s.yaml", cwd=tmp_path).code == 0
+    text = (tmp_path / "s.yaml").read_text()
+    assert "kind: Secret" in text and "a: ENC[" in text and identity in text and other not in text
+    result = run_cli("sops", "encrypt", "--age", identity, "notes.txt", cwd=tmp_path)
+    assert result.code == 2 and "no matching creation rules" in result.err
+
+
+def test_new_files_record_the_implied_suffix_and_binary_ignores_selection(
+        tmp_path: Path, identity: str, run_cli: Callable[..., CliRun]) -> None:
+    write(tmp_path, {"s.yaml": "a: b\n", "blob.txt": "payload\n"})
+    assert run_cli("sops", "encrypt", "--age", identity, "-i", "s.yaml", cwd=tmp_path).code == 0
+    assert "unencrypted_suffix: _unencrypted" in (tmp_path / "s.yaml").read_text()
+    assert run_cli("sops", "encrypt", "--age", identity, "--unencrypted-regex", "^data$", "-i",
+                   "blob.txt", cwd=tmp_path).code == 0
+    blob = (tmp_path / "blob.txt").read_text()
+    assert "payload" not in blob and '"data": "ENC[' in blob and "unencrypted" not in blob
+
+
+def test_a_file_named_dot_env_is_dotenv(tmp_path: Path, identity: str,
+                                        run_cli: Callable[..., CliRun]) -> None:
+    write(tmp_path, {".env": "TOKEN=t0k3n\n"})
+    assert run_cli("sops", "encrypt", "--age", identity, "-i", ".env", cwd=tmp_path).code == 0
+    assert (tmp_path / ".env").read_text().startswith("TOKEN=ENC[")
+    assert run_cli("sops", "decrypt", ".env", cwd=tmp_path).out == "TOKEN=t0k3n\n"
+
+
+def test_in_place_through_a_symlink_keeps_the_link(tmp_path: Path, identity: str,
+                                                   run_cli: Callable[..., CliRun]) -> None:
+    write(tmp_path, {"real/s.yaml": "a: b\n"})
+    (tmp_path / "link.yaml").symlink_to(tmp_path / "real" / "s.yaml")
+    assert run_cli("sops", "encrypt", "--age", identity, "-i", "link.yaml", cwd=tmp_path).code == 0
+    assert (tmp_path / "link.yaml").is_symlink()
+    assert "a: ENC[" in (tmp_path / "real" / "s.yaml").read_text()
+
+
+def test_a_write_error_is_a_clear_error(tmp_path: Path, identity: str,
+                                        run_cli: Callable[..., CliRun]) -> None:
+    write(tmp_path, {"s.yaml": "a: b\n"})
+    result = run_cli("sops", "encrypt", "--age", identity, "--output", "missing/out.yaml",
+                     "s.yaml", cwd=tmp_path)
+    assert result.code == 2 and "cannot write" in result.err and "bug" not in result.err
+
+
+def test_rotate_can_change_the_output_type(tmp_path: Path, identity: str,
+                                           run_cli: Callable[..., CliRun]) -> None:
+    write(tmp_path, {"s.yaml": "a: b\n"})
+    assert run_cli("sops", "encrypt", "--age", identity, "-i", "s.yaml", cwd=tmp_path).code == 0
+    result = run_cli("sops", "rotate", "--output-type", "json", "--output", "s.json", "s.yaml",
+                     cwd=tmp_path)
+    assert result.code == 0
+    assert run_cli("sops", "decrypt", "s.json", cwd=tmp_path).out == '{\n\t"a": "b"\n}\n'
+
+
+def test_sops_yml_is_ignored_with_a_warning(tmp_path: Path, identity: str,
+                                            run_cli: Callable[..., CliRun]) -> None:
+    write(tmp_path, {".sops.yml": f"creation_rules:\n  - age: {identity}\n", "s.yaml": "a: b\n"})
+    result = run_cli("sops", "encrypt", "s.yaml", cwd=tmp_path)
+    assert result.code == 2 and "warning: ignoring" in result.err and "no recipients" in result.err
+
+
+def test_selector_regexes_are_re2(tmp_path: Path, identity: str,
+                                  run_cli: Callable[..., CliRun]) -> None:
+    write(tmp_path, {"s.yaml": "secret: a\nsecret2: b\n"})
+    assert run_cli("sops", "encrypt", "--age", identity, "--encrypted-regex", "^secret\\z", "-i",
+                   "s.yaml", cwd=tmp_path).code == 0
+    text = (tmp_path / "s.yaml").read_text()
+    assert "secret: ENC[" in text and "secret2: b" in text

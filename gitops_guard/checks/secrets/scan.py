@@ -33,6 +33,7 @@ from gitops_guard.checks.secrets.rules import (
 from gitops_guard.checks.secrets.tokens import Match, find_tokens
 from gitops_guard.documents import DocRole, Document
 from gitops_guard.findings import Problem
+from gitops_guard.sops.detect import holds_sops_file
 from gitops_guard.workloads import CONTAINER_LISTS, get, pod_template
 
 MAX_DECODED = 64 * 1024  # bytes; larger base64 values are not decoded
@@ -230,8 +231,9 @@ class DocumentScan:
             if not isinstance(values, dict):
                 continue
             for key, value in values.items():
-                if not isinstance(value, str) or stands_for_something_else(value):
-                    continue
+                if not isinstance(value, str) or stands_for_something_else(value) or \
+                        (encoded and holds_sops_file(value)):
+                    continue  # Flux decrypts a SOPS file held in Secret data
                 literal.append(str(key))
                 self._secret_value(str(key), value, (field, str(key)), encoded,
                                    data.get("type"))

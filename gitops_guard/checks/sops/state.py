@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +23,8 @@ from gitops_guard.findings import Problem
 from gitops_guard.sops import cipher
 from gitops_guard.sops import metadata as meta
 from gitops_guard.sops.config import CONFIG_NAME, CreationRule, SopsConfig, load_sops_config
-from gitops_guard.sops.tree import Selector, walk_order
+from gitops_guard.sops.detect import holds_sops_file
+from gitops_guard.sops.tree import DEFAULT_UNENCRYPTED_SUFFIX, Selector, walk_order
 from gitops_guard.sops.values import Comment, Mapping, Pair, Sequence, Value
 
 _MAX_DEPTH = 100
@@ -38,19 +37,20 @@ class SopsState:
     paths: tuple[str, ...]
     creation_rules: bool
     cwd: Path  # for showing paths
-    # Run-scoped: the nearest .sops.yaml of each directory, loaded once.
-    configs: dict[Path, SopsConfig | None] = field(default_factory=dict)
+    checked: frozenset[Path]  # the run's files: a .sops.yaml among them reports itself
+    # Run-scoped: the nearest .sops.yaml of each directory (or why it cannot be used).
+    configs: dict[Path, SopsConfig | GuardError | None] = field(default_factory=dict)
 
-    def nearest_config(self, directory: Path) -> SopsConfig | None:
+    def nearest_config(self, directory: Path) -> SopsConfig | GuardError | None:
         if directory in self.configs:
             return self.configs[directory]
-        found: SopsConfig | None = None
+        found: SopsConfig | GuardError | None = None
         candidate = directory / CONFIG_NAME
         if candidate.is_file():
             try:
                 found = load_sops_config(candidate)
-            except GuardError:
-                found = None  # reported on the .sops.yaml itself
+            except GuardError as exc:
+                found = exc
         elif directory != self.root and directory.parent != directory and \
                 len(directory.parts) < _MAX_DEPTH:
             # Up to the repository root (sops itself looks up from the working directory).
@@ -64,7 +64,8 @@ def prepare(info: RunInfo) -> SopsState:
     root = find_git_root(info.cwd) or info.config.root
     return SopsState(root=root, config_root=info.config.root,
                      paths=tuple(settings.get("paths", ())),
-                     creation_rules=bool(settings.get("creation_rules", True)), cwd=info.cwd)
+                     creation_rules=bool(settings.get("creation_rules", True)), cwd=info.cwd,
+                     checked=frozenset(info.paths))
 
 
 def check_file(file: SourceFile, ctx: CheckContext) -> Iterator[Problem]:
@@ -75,7 +76,15 @@ def check_file(file: SourceFile, ctx: CheckContext) -> Iterator[Problem]:
     view = _view(file)
     if view is None:
         return
-    rule = _rule(state, file.path) if state.creation_rules else None
+    rule = None
+    if state.creation_rules:
+        found = _rule(state, file.path)
+        if isinstance(found, GuardError):
+            yield Problem(RULE_BAD_CONFIG, f"the .sops.yaml that governs it ({found.path}) "
+                          f"cannot be used: {found.message}", line=1, column=1,
+                          identity="sops-config")
+        else:
+            rule = found
     if view.metadata is None:
         yield from _must_it_be_encrypted(view, rule, state, file)
         return
@@ -149,14 +158,23 @@ def _to_tree(data: Any) -> Value:
 
 # -- plain files -------------------------------------------------------------------------------
 
-def _rule(state: SopsState, path: Path) -> tuple[SopsConfig, CreationRule] | None:
+def _rule(state: SopsState, path: Path) -> tuple[SopsConfig, CreationRule] | GuardError | None:
+    """The creation rule that covers `path`, or why its .sops.yaml cannot be used (when that
+    .sops.yaml is not checked in this run, which would report it on itself)."""
     config = state.nearest_config(path.parent)
+    if isinstance(config, GuardError):
+        broken = Path(config.path or "")
+        if broken in state.checked:
+            return None
+        return GuardError(config.message, path=display_path(broken, state.cwd))
     if config is None:
         return None
     try:
         rule = config.match(path, path.parent)
-    except GuardError:
-        return None  # a path_regex that does not compile: reported on the .sops.yaml
+    except GuardError as exc:
+        if config.path in state.checked:
+            return None
+        return GuardError(exc.message, path=display_path(config.path, state.cwd))
     return (config, rule) if rule is not None else None
 
 
@@ -164,12 +182,16 @@ def _must_it_be_encrypted(view: _View, rule: tuple[SopsConfig, CreationRule] | N
                           state: SopsState, file: SourceFile) -> Iterator[Problem]:
     if rule is not None:
         config, chosen = rule
-        first = next(_unencrypted(view.documents, chosen.selector), None)
+        # What `encrypt` would select: the rule's selection, else the implied suffix.
+        selector = chosen.selector if chosen.selector.field is not None else Selector(
+            unencrypted_suffix=DEFAULT_UNENCRYPTED_SUFFIX)
+        first = next(_unencrypted(_documents_for(view, selector), selector), None)
         if first is not None:
             where = display_path(config.path, state.cwd)
             yield Problem(RULE_NOT_ENCRYPTED, f"is not SOPS-encrypted, but creation rule "
                           f"{chosen.index} of {where} covers it (run `gitops-guard sops "
-                          "encrypt -i` on it)", line=view.line(*first, at_key=True), column=1)
+                          "encrypt -i` on it)", line=view.line(*first, at_key=True), column=1,
+                          identity="sops-required")
             return
     if not state.paths or not globs.match_any(
             state.paths, display_path(file.path, state.config_root)):
@@ -178,7 +200,8 @@ def _must_it_be_encrypted(view: _View, rule: tuple[SopsConfig, CreationRule] | N
         first = next(_unencrypted(view.documents, Selector()), None)
         if first is not None:
             yield Problem(RULE_NOT_ENCRYPTED, "is a .env file under sops.paths and not "
-                          "SOPS-encrypted", line=view.line(*first), column=1)
+                          "SOPS-encrypted", line=view.line(*first), column=1,
+                          identity="sops-required")
         return
     for index, kind in enumerate(view.kinds):
         if kind != "Secret":
@@ -189,7 +212,7 @@ def _must_it_be_encrypted(view: _View, rule: tuple[SopsConfig, CreationRule] | N
         if first is not None:
             yield Problem(RULE_NOT_ENCRYPTED, "is a Secret under sops.paths and not "
                           "SOPS-encrypted", line=view.line(index, first[1], at_key=True),
-                          column=1)
+                          column=1, identity=f"sops-required:{index}")
 
 
 # -- SOPS files --------------------------------------------------------------------------------
@@ -201,20 +224,21 @@ def _complete(view: _View, rule: tuple[SopsConfig, CreationRule] | None) -> Iter
     try:
         metadata = meta.from_tree(view.metadata)
     except GuardError as exc:
-        yield Problem(RULE_BAD_METADATA, exc.message, line=metadata_line, column=1)
+        yield Problem(RULE_BAD_METADATA, exc.message, line=metadata_line, column=1,
+                      identity="sops-metadata")
         return
     yield from _metadata_problems(metadata, metadata_line)
-    documents = view.documents
     selector = metadata.effective_selector
-    if view.fmt == "yaml" and selector.field is not None and "comment" in selector.field[0]:
-        documents = _with_comments(view) or documents
+    documents = _documents_for(view, selector)
     for index, tokens in _unencrypted(documents, selector):
-        yield Problem(RULE_PLAINTEXT_VALUE, f"{'.'.join(tokens) or 'a value'} is in plain text "
-                      "but the file's sops rule encrypts it (added after encryption?)",
-                      line=view.line(index, tokens), column=1)
+        where = ".".join(tokens) or "a value"
+        yield Problem(RULE_PLAINTEXT_VALUE, f"{where} is in plain text but the file's sops "
+                      "rule encrypts it (added after encryption?)",
+                      line=view.line(index, tokens), column=1, identity=f"{index}:{where}")
     for index, tokens in _malformed(documents):
-        yield Problem(RULE_BAD_METADATA, f"{'.'.join(tokens)} is not a valid ENC[AES256_GCM,...] "
-                      "value", line=view.line(index, tokens), column=1)
+        where = ".".join(tokens)
+        yield Problem(RULE_BAD_METADATA, f"{where} is not a valid ENC[AES256_GCM,...] value",
+                      line=view.line(index, tokens), column=1, identity=f"{index}:{where}")
     if rule is not None:
         yield from _key_changes(metadata, rule, metadata_line)
 
@@ -223,16 +247,24 @@ def _metadata_problems(metadata: meta.Metadata, line: int) -> Iterator[Problem]:
     if not metadata.mac:
         yield Problem(RULE_BAD_METADATA, "the sops metadata has no MAC: nothing proves the "
                       "values were not changed (Flux does not check it either)", line=line,
-                      column=1)
+                      column=1, identity="sops-metadata")
     elif cipher.parse(metadata.mac) is None:
         yield Problem(RULE_BAD_METADATA, "the sops MAC is not an ENC[AES256_GCM,...] value",
-                      line=line, column=1)
+                      line=line, column=1, identity="sops-metadata")
     if all(group.empty for group in metadata.key_groups):
         yield Problem(RULE_BAD_METADATA, "the sops metadata names no master key: nobody can "
-                      "decrypt the data key", line=line, column=1)
+                      "decrypt the data key", line=line, column=1, identity="sops-metadata")
     if not metadata.lastmodified:
         yield Problem(RULE_BAD_METADATA, "the sops metadata has no lastmodified", line=line,
-                      column=1)
+                      column=1, identity="sops-metadata")
+
+
+def _documents_for(view: _View, selector: Selector) -> list[Mapping]:
+    """The documents, with their comments when the selection depends on them."""
+    field = selector.field
+    if view.fmt == "yaml" and field is not None and "comment" in field[0]:
+        return _with_comments(view) or view.documents
+    return view.documents
 
 
 def _with_comments(view: _View) -> list[Mapping] | None:
@@ -272,7 +304,7 @@ def _walk(node: Value, path: list[str], tokens: tuple[str, ...], comments: list[
                                  selector)
             comments[-1] = []
         return
-    if node is None or node == "" or _is_enc(node) or _holds_sops_file(node):
+    if node is None or node == "" or _is_enc(node) or holds_sops_file(node):
         return
     if selector.encrypts(path, comments, False):
         yield tokens
@@ -287,20 +319,6 @@ def _positions(node: Mapping | Sequence) -> dict[int, int]:
 def _is_enc(value: Value) -> bool:
     """An ENC value, well formed or not (a malformed one is its own finding)."""
     return isinstance(value, str) and value.startswith("ENC[")
-
-
-# What Flux looks for in a Secret value that is itself a SOPS file (base64-encoded).
-_SOPS_MARKERS = (b"mac: ENC[", b'"mac": "ENC[', b"sops_mac=ENC[", b"[sops]")
-
-
-def _holds_sops_file(value: Value) -> bool:
-    if not isinstance(value, str) or len(value) < 64:
-        return False
-    try:
-        decoded = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return any(marker in decoded for marker in _SOPS_MARKERS)
 
 
 def _malformed(documents: list[Mapping]) -> Iterator[tuple[int, tuple[str, ...]]]:
@@ -336,7 +354,7 @@ def _key_changes(metadata: meta.Metadata, rule: tuple[SopsConfig, CreationRule],
                          *(f"-{_short(name)}" for name in removed)])
     yield Problem(RULE_STALE_KEYS, f"master keys differ from creation rule {chosen.index} of "
                   f"{config.path.name}: {changes or 'grouped differently'}; run `gitops-guard "
-                  "sops updatekeys` on it", line=line, column=1)
+                  "sops updatekeys` on it", line=line, column=1, identity="sops-keys")
 
 
 def _short(name: str) -> str:
@@ -355,13 +373,12 @@ def _config_problems(path: Path) -> Iterator[Problem]:
     try:
         config = load_sops_config(path)
     except GuardError as exc:
-        yield Problem(RULE_BAD_CONFIG, exc.message, line=exc.line or 1, column=exc.column or 1)
+        yield Problem(RULE_BAD_CONFIG, exc.message, line=exc.line or 1, column=exc.column or 1,
+                      identity="sops-config")
         return
-    for rule in config.creation_rules or ():
-        try:
-            config.match(path.parent / f"\0{rule.index}", path.parent)  # compiles path_regex
-        except GuardError as exc:
-            yield Problem(RULE_BAD_CONFIG, exc.message, line=exc.line or rule.line, column=1)
+    for problem in config.problems():
+        yield Problem(RULE_BAD_CONFIG, problem.message, line=problem.line or 1, column=1,
+                      identity=f"sops-config:{problem.line}")
 
 
 # -- lines in text formats ---------------------------------------------------------------------

@@ -50,8 +50,11 @@ def store_for(name: str) -> ModuleType:
 
 
 def format_for_path(path: PurePath) -> str:
-    """sops' choice by extension: .yaml/.yml, .json, .env, .ini; anything else is binary."""
-    suffix = path.suffix.lower()
-    if suffix in (".yaml", ".yml"):
-        return "yaml"
-    return {".json": "json", ".env": "dotenv", ".ini": "ini"}.get(suffix, "binary")
+    """sops' choice by the end of the name (case-sensitive, so `.env` itself is dotenv):
+    .yaml/.yml, .json, .env, .ini; anything else is binary."""
+    name = path.name
+    for ending, fmt in ((".yaml", "yaml"), (".yml", "yaml"), (".json", "json"),
+                        (".env", "dotenv"), (".ini", "ini")):
+        if name.endswith(ending):
+            return fmt
+    return "binary"
