@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import fnmatch
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -19,11 +20,11 @@ from typing import Any
 
 from gitops_guard import globs
 from gitops_guard import pointer as jp
-from gitops_guard.catalog import rule_catalog
+from gitops_guard.catalog import rules_for
 from gitops_guard.checks import CHECKS
 from gitops_guard.discovery import find_git_root
 from gitops_guard.errors import GuardError
-from gitops_guard.findings import Severity
+from gitops_guard.findings import Rule, Severity
 from gitops_guard.yamlio import ParseFailure, node_at, parse_yaml
 
 CONFIG_NAMES = (".gitops-guard.yaml", ".gitops-guard.yml")
@@ -71,6 +72,11 @@ class Config:
 
     def section(self, check: str) -> Mapping[str, Any]:
         return self.sections.get(check, {})
+
+    @functools.cached_property
+    def catalog(self) -> Mapping[str, Rule]:
+        """Every rule this configuration's runs can report (user policies included)."""
+        return rules_for(self.sections, self.root)
 
     def with_settings(self, check: str, values: Mapping[str, Any]) -> Config:
         """A copy in which `values` (from command-line flags) override the check's section."""
@@ -168,7 +174,7 @@ def load_config(path: Path | None, cwd: Path) -> Config:
                          path=display, line=dup.line, column=dup.column)
     if data is None:
         data = {}
-    problems = _schema_problems(data, root_node)
+    problems = _schema_problems(data, root_node, path.parent)
     if problems:
         lines = [f"{display}:{line}:{column}: {message}" for line, column, message in problems]
         raise GuardError("invalid configuration:\n  " + "\n  ".join(lines))
@@ -182,7 +188,7 @@ def _display(path: Path, cwd: Path) -> str:
         return str(path)
 
 
-def _schema_problems(data: Any, root: Any) -> list[tuple[int, int, str]]:
+def _schema_problems(data: Any, root: Any, directory: Path) -> list[tuple[int, int, str]]:
     import jsonschema_rs
 
     validator = jsonschema_rs.validator_for(schema())
@@ -200,7 +206,7 @@ def _schema_problems(data: Any, root: Any) -> list[tuple[int, int, str]]:
         where = f"{jp.dotted(tokens)}: " if tokens and not at_key else ""
         line, column = _position(root, tokens, at_key)
         problems.append((line, column, where + message))
-    problems.extend(_semantic_problems(data, root))
+    problems.extend(_semantic_problems(data, root, directory))
     return sorted(set(problems))
 
 
@@ -232,11 +238,12 @@ def _position(root: Any, tokens: list[str], at_key: bool = False) -> tuple[int, 
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def _semantic_problems(data: Any, root: Any) -> list[tuple[int, int, str]]:
+def _semantic_problems(data: Any, root: Any, directory: Path) -> list[tuple[int, int, str]]:
     """What a JSON schema cannot say: unknown rule ids, bad globs, impossible dates."""
     if not isinstance(data, dict):
         return []
-    known = rule_catalog()
+    known = rules_for({name: data[name] for name in CHECKS if isinstance(data.get(name), dict)},
+                      directory)
     problems = []
     rules = data.get("rules")
     if isinstance(rules, dict):

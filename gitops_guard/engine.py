@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from gitops_guard import baseline as baseline_file
 from gitops_guard import suppression
 from gitops_guard.baseline import Baseline
-from gitops_guard.catalog import SUPPRESSION_CHECK, rule_catalog
+from gitops_guard.catalog import SUPPRESSION_CHECK
 from gitops_guard.checks import CHECKS, Check, CheckContext
 from gitops_guard.checks.base import RunInfo
 from gitops_guard.config import Config
@@ -180,7 +180,7 @@ def check_file(candidate: Candidate, plan: Plan) -> FileResult:
     config = plan.config
     source = load_file(candidate.path, candidate.display, config.max_file_size)
     repo_path = display_path(candidate.path, plan.repo_root)
-    rules = rule_catalog()
+    rules = config.catalog
     suppressor = suppression.FileSuppressor(
         text=source.text or "",
         repo_path=display_path(candidate.path, config.root),
@@ -291,7 +291,7 @@ def _collect(file_results: Iterable[FileResult], plan: Plan) -> RunResult:
     if config.path is not None:
         config_display = display_path(config.path, plan.cwd)
         config_repo_path = display_path(config.path, plan.repo_root)
-        rules = rule_catalog()
+        rules = config.catalog
         for problem in suppression.waiver_problems(config, plan.today):
             severity = _severity(problem.rule, config, rules)
             if severity is not None:
@@ -309,7 +309,7 @@ def _collect(file_results: Iterable[FileResult], plan: Plan) -> RunResult:
         errors=[result.error for result in files if result.error is not None],
         internal_errors=[e for result in files for e in result.internal_errors],
         checks=plan.checks,
-        rules=rule_catalog(),
+        rules=config.catalog,
         fail_on=config.fail_on,
         cwd=plan.cwd,
         repo_root=plan.repo_root,

@@ -73,6 +73,9 @@ class Check:
     file_kinds: frozenset[FileKind] = STRUCTURED_KINDS
     # Which file names, found while walking a directory, this check wants read.
     wants: Callable[[str], bool] = yaml_or_json
+    # Rules defined as data rather than code (policies): given the check's config section and
+    # the config root, the rules that section brings (with {} : the built-in ones).
+    data_rules: Callable[[Mapping[str, Any], Path], tuple[Rule, ...]] | None = None
     # JSON schema of the check's own section in .gitops-guard.yaml.
     config_schema: Mapping[str, Any] = field(
         default_factory=lambda: {"type": "object", "properties": {},
