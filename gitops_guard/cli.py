@@ -47,8 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
 
     run_options, schema_options = _run_options(), _schema_options()
+    policy_options = _policy_options()
     check = commands.add_parser(
-        "check", parents=[run_options, schema_options],
+        "check", parents=[run_options, schema_options, policy_options],
         help="run the checks on files and directories (default: the current one)",
         description="Run the enabled checks. Exit 0: clean; 1: findings at or above --fail-on; "
                     "2: usage or config error; 3: internal error.")
@@ -85,9 +86,45 @@ def build_parser() -> argparse.ArgumentParser:
                            description=summary[0].upper() + summary[1:] + ".")
 
     _add_sops_commands(commands)
+    _add_policy_commands(commands, run_options, policy_options)
     commands.add_parser("rules", help="list every rule id with its severity and summary")
     commands.add_parser("config-schema", help="print the JSON schema of .gitops-guard.yaml")
     return parser
+
+
+def _policy_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("policy check")
+    group.add_argument("--profile", choices=("baseline", "restricted"),
+                       help="Pod Security level where no Namespace label says otherwise: "
+                            "restricted makes its controls errors (default: baseline)")
+    group.add_argument("--pss-version", metavar="1.NN",
+                       help="Pod Security Standards version (default: the newest)")
+    return options
+
+
+def _add_policy_commands(commands: Any, run_options: argparse.ArgumentParser,
+                         policy_options: argparse.ArgumentParser) -> None:
+    policy = commands.add_parser(
+        "policy", help="Pod Security Standards, best practices and your own CEL policies",
+        description="Policies are CEL rules written as data (docs/policy-format.md): the "
+                    "built-in pack and the files `policy.paths` in the config names.")
+    actions = policy.add_subparsers(dest="policy_command", metavar="COMMAND")
+    actions.required = True
+    actions.add_parser("check", parents=[run_options, policy_options],
+                       help="run only the policy check (check --checks policy)",
+                       description="Evaluate every object against the active policies.")
+    listing = actions.add_parser("list", help="every active policy: id, level, pack, source")
+    listing.add_argument("--config", metavar="FILE", help="config file")
+    listing.add_argument("--all", action="store_true",
+                         help="also the policies that are off")
+    tests = actions.add_parser(
+        "test", help="run policy tests: manifests with expected results",
+        description="Run the test files (gitops-guard-test.yaml) found under each DIR: each "
+                    "names policies, resources and the expected result of each policy on "
+                    "each resource. Exit 1 when an expectation fails.")
+    tests.add_argument("paths", nargs="+", metavar="DIR")
+    tests.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
 
 SOPS_FORMATS = ("yaml", "json", "dotenv", "ini", "binary")
@@ -218,6 +255,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _config_schema(sys.stdout)
         if args.command == "sops":
             return _sops(args)
+        if args.command == "policy" and args.policy_command != "check":
+            from gitops_guard.policy_command import policy_list, policy_test
+
+            if args.policy_command == "list":
+                return policy_list(args.config, args.all, sys.stdout)
+            return policy_test([Path(p) for p in args.paths], sys.stdout)
         if args.command == "secrets" and args.secrets_command == "baseline":
             from gitops_guard.baseline_command import baseline_command
 
@@ -248,7 +291,7 @@ def _check(args: argparse.Namespace) -> int:
     from gitops_guard.reporters import ReportOptions, render
 
     cwd = Path.cwd()
-    config = load_config(find_config(args.config, os.environ, cwd), cwd)
+    config = load_config(find_config(args.config, os.environ, cwd, args.paths), cwd)
     if args.fail_on:
         config = dataclasses.replace(config, fail_on=Severity(args.fail_on))
     # `secrets scan` has no schema flags.
@@ -264,7 +307,12 @@ def _check(args: argparse.Namespace) -> int:
         schema_flags["locations"] = [*flagged, *config.section("schema").get("locations", [])]
     if schema_flags:
         config = config.with_settings("schema", schema_flags)
-    names = {"schema": ["schema"], "secrets": ["secrets"]}.get(args.command)
+    policy_flags = {key: value for key, value in (
+        ("profile", getattr(args, "profile", None)),
+        ("pss_version", getattr(args, "pss_version", None))) if value is not None}
+    if policy_flags:
+        config = config.with_settings("policy", policy_flags)
+    names = {"schema": ["schema"], "secrets": ["secrets"], "policy": ["policy"]}.get(args.command)
     names = names or args.checks
     checks = select_checks(names, config)
     result = run(args.paths, config, checks, cwd=cwd, jobs=args.jobs)
@@ -342,9 +390,12 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def _rules(stream: TextIO) -> int:
-    from gitops_guard.catalog import rule_catalog, rule_check
+    from gitops_guard.catalog import rule_check
+    from gitops_guard.config import find_config, load_config
 
-    for rule in sorted(rule_catalog().values(), key=lambda r: r.id):
+    cwd = Path.cwd()
+    config = load_config(find_config(None, os.environ, cwd), cwd)
+    for rule in sorted(config.catalog.values(), key=lambda r: r.id):
         stream.write(f"{rule.id:<18} {rule.severity.value:<8} {rule_check(rule.id):<12} "
                      f"{rule.summary}\n")
     return EXIT_OK

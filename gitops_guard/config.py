@@ -13,7 +13,7 @@ import fnmatch
 import functools
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,7 +124,19 @@ def schema() -> dict[str, Any]:
     }
 
 
-def find_config(explicit: str | None, environ: Mapping[str, str], cwd: Path) -> Path | None:
+def find_config(explicit: str | None, environ: Mapping[str, str], cwd: Path,
+                targets: Sequence[str] = ()) -> Path | None:
+    """--config, else $GITOPS_GUARD_CONFIG, else the nearest .gitops-guard.yaml above what is
+    checked (the directory the targets share, up to its git root), else above `cwd`."""
+    if not explicit and not environ.get(ENV_VAR) and targets:
+        shared = Path(os.path.commonpath([os.path.normpath(cwd / t) for t in targets]))
+        start = shared if shared.is_dir() else shared.parent
+        if start != cwd and (found := _search(start)) is not None:
+            return found
+    return _find_config(explicit, environ, cwd)
+
+
+def _find_config(explicit: str | None, environ: Mapping[str, str], cwd: Path) -> Path | None:
     if explicit:
         path = Path(os.path.normpath(cwd / explicit))
         if not path.is_file():
@@ -136,11 +148,15 @@ def find_config(explicit: str | None, environ: Mapping[str, str], cwd: Path) -> 
         if not path.is_file():
             raise GuardError(f"config file not found: {from_env} (from ${ENV_VAR})")
         return path
-    # Up to the git root; outside a work tree only the working directory itself.
-    git_root = find_git_root(cwd)
-    directories = [cwd]
-    if git_root is not None and git_root != cwd:
-        directories += [d for d in cwd.parents if d == git_root or git_root in d.parents]
+    return _search(cwd)
+
+
+def _search(start: Path) -> Path | None:
+    """Up to the git root; outside a work tree only `start` itself."""
+    git_root = find_git_root(start)
+    directories = [start]
+    if git_root is not None and git_root != start:
+        directories += [d for d in start.parents if d == git_root or git_root in d.parents]
     for directory in directories:
         for name in CONFIG_NAMES:
             if (directory / name).is_file():

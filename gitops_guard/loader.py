@@ -49,7 +49,9 @@ _KUSTOMIZATION_NAMES = frozenset({"kustomization.yaml", "kustomization.yml", "Ku
 # Helm chart metadata has an apiVersion but is not a Kubernetes object.
 _DATA_NAMES = frozenset({"Chart.yaml", "Chart.lock"})
 # Files read by Kubernetes components or tools, not API objects: no metadata.name needed.
-_CONFIG_GROUPS = frozenset({"kubeadm.k8s.io", "audit.k8s.io", "apiserver.k8s.io", "skaffold"})
+# Files for tools, not for the cluster (gitops-guard's own policies among them).
+_CONFIG_GROUPS = frozenset({"kubeadm.k8s.io", "audit.k8s.io", "apiserver.k8s.io", "skaffold",
+                            "policy.gitops-guard.io"})
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
 

@@ -47,7 +47,7 @@ def test_unknown_check(tmp_path: Path, run_cli: Callable[..., CliRun]) -> None:
     result = run_cli("check", "--checks", "manifest,nope", cwd=tmp_path)
     assert result.code == 2
     assert result.err == ("gitops-guard: error: unknown check 'nope'; available: manifest, "
-                          "schema, secrets, sops\n")
+                          "schema, secrets, sops, policy\n")
 
 
 def test_missing_path(tmp_path: Path, run_cli: Callable[..., CliRun]) -> None:

@@ -1,6 +1,6 @@
-"""The example repository in examples/: exactly its six deliberate mistakes (errors: four
-broken manifests, two leaked secrets), plus a warning for each custom resource whose CRD the
-repository does not carry (Flux, Argo CD).
+"""The example repository in examples/: exactly its seven deliberate mistakes (errors: four
+broken manifests, two leaked secrets, one workload that breaks the team's own policy), plus a
+warning for each custom resource whose CRD the repository does not carry (Flux, Argo CD).
 
 The CLI is run in-process from the repository root, as a user would run
 `gitops-guard check examples --format json`. The expected findings are written out here and
@@ -29,10 +29,12 @@ PROD_PATCH = "examples/apps/web/overlays/prod/deployment-patch.yaml"
 METRICS_SERVICE = "examples/apps/web/overlays/prod/metrics-service.yaml"
 FEATURE_FLAGS = "examples/apps/web/overlays/staging/feature-flags.yaml"
 BASE_SECRET = "examples/apps/web/base/secret.yaml"
+CLEANUP_JOB = "examples/apps/web/base/cleanup-cronjob.yaml"
 STAGING_PATCH = "examples/apps/web/overlays/staging/deployment-patch.yaml"
 
 # (rule, path, line) of every finding of `gitops-guard check examples`, sorted as reported.
 EXPECTED = [
+    ("require-component-label", CLEANUP_JOB, 5),
     ("GG-SECRET-001", BASE_SECRET, 10),
     ("GG-MANIFEST-001", DEV_PATCH, 19),
     ("GG-MANIFEST-002", PROD_PATCH, 30),
@@ -55,6 +57,8 @@ BACKUP_SCHEDULE = "examples/apps/web/base/backupschedule.yaml"
 # The `resource` field of each finding. The syntax error has no object; the Service without
 # apiVersion is still named by its kind and name (apiVersion is "").
 EXPECTED_RESOURCES: dict[str, dict[str, Any] | None] = {
+    CLEANUP_JOB: {"apiVersion": "batch/v1", "kind": "CronJob", "namespace": None,
+                  "name": "web-session-cleanup"},
     BASE_SECRET: {"apiVersion": "v1", "kind": "Secret", "namespace": None, "name": "web-db"},
     STAGING_PATCH: {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": None,
                     "name": "web"},
@@ -77,6 +81,8 @@ FIXES = [
     (PROD_PATCH, "\n  replicas: 6\n", "\n"),
     (METRICS_SERVICE, "\nkind: Service\n", "\napiVersion: v1\nkind: Service\n"),
     (FEATURE_FLAGS, "\nmetadata:\n", "\nmetadata:\n  name: web-feature-flags\n"),
+    (CLEANUP_JOB, "  name: web-session-cleanup\n",
+     "  name: web-session-cleanup\n  labels: {app.kubernetes.io/component: job}\n"),
     # Flux substitutes ${...} from a Secret the cluster already has (postBuild.substituteFrom).
     (BASE_SECRET, "username: storefront", "username: ${WEB_DB_USERNAME}"),
     (BASE_SECRET, "password: demo-only-not-a-real-password", "password: ${WEB_DB_PASSWORD}"),
@@ -85,7 +91,8 @@ FIXES = [
 ]
 
 MARKER = "# deliberate mistake:"
-_TABLE_ROW = re.compile(r"^\| `(?P<path>[^`]+)` \| (?P<line>\d+) \| (?P<rule>GG-[A-Z]+-\d{3}) \|")
+_TABLE_ROW = re.compile(
+    r"^\| `(?P<path>[^`]+)` \| (?P<line>\d+) \| (?P<rule>GG-[A-Z]+-\d{3}|[a-z0-9-]+) \|")
 
 
 def run_json(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
@@ -104,6 +111,15 @@ def structured_files(root: Path) -> int:
 
     return sum(1 for path in root.rglob("*") if path.is_file()
                and any(check.wants(path.name) for check in CHECKS.values()))
+
+
+def checked_files() -> int:
+    """What `check examples` reads: examples/.gitops-guard.yaml applies (it sits above the
+    checked directory), so the config itself and the policy-test fixtures it excludes are not
+    among the files."""
+    excluded = [EXAMPLES / ".gitops-guard.yaml",
+                *(EXAMPLES / "policies" / "tests").iterdir()]
+    return structured_files(EXAMPLES) - len(excluded)
 
 
 def readme_mistakes() -> list[tuple[str, str, int]]:
@@ -128,7 +144,8 @@ def test_examples_report_exactly_the_deliberate_mistakes(
     for finding in findings:
         assert type(finding["column"]) is int
         assert finding["column"] >= 1
-        assert finding["check"] == ("secrets" if "SECRET" in finding["rule"] else "manifest")
+        assert finding["check"] == ("secrets" if "SECRET" in finding["rule"] else
+                                    "manifest" if "MANIFEST" in finding["rule"] else "policy")
         assert finding["severity"] == "error"
     assert {f["path"]: f["resource"] for f in findings} == EXPECTED_RESOURCES
     assert out["suppressed"] == []
@@ -198,10 +215,10 @@ def test_examples_summary_is_consistent(
     assert code == 1
     summary = out["summary"]
     assert summary == {
-        "files": structured_files(EXAMPLES),
+        "files": checked_files(),
         # One document per file, except the dev patch (not YAML), the two Helm templates and
         # the README (text, scanned for secrets).
-        "documents": structured_files(EXAMPLES) - 4,
+        "documents": checked_files() - 4,
         "findings": len(EXPECTED) + len(MISSING_SCHEMAS),
         "errors": len(EXPECTED),
         "warnings": len(MISSING_SCHEMAS),
@@ -247,14 +264,15 @@ def test_base_has_only_its_plaintext_secret(monkeypatch: pytest.MonkeyPatch,
 
     assert (code, captured.err) == (1, "")
     assert [(f["rule"], f["path"]) for f in out["findings"]] == [
+        ("require-component-label", "apps/web/base/cleanup-cronjob.yaml"),
         ("GG-SECRET-001", "apps/web/base/secret.yaml")]
-    assert (out["summary"]["files"], out["summary"]["documents"]) == (6, 6)
+    assert (out["summary"]["files"], out["summary"]["documents"]) == (7, 7)
 
-    # From the repository root that config is not found, and the CRD is not among the files.
+    # From the repository root too: the config above the checked directory applies.
     code, out = run_json(monkeypatch, capsys, "examples/apps/web/base")
     assert code == 1
     assert [(f["rule"], f["path"]) for f in out["findings"]] == [
-        ("GG-SCHEMA-003", BACKUP_SCHEDULE), ("GG-SECRET-001", BASE_SECRET)]
+        ("require-component-label", CLEANUP_JOB), ("GG-SECRET-001", BASE_SECRET)]
 
 
 def test_readme_table_matches_the_findings(
@@ -300,4 +318,4 @@ def test_examples_are_clean_once_the_mistakes_are_fixed(
     assert code == 0
     assert [(f["rule"], f["path"], f["line"]) for f in out["findings"]] == MISSING_SCHEMAS
     assert out["errors"] == []
-    assert out["summary"]["files"] == structured_files(EXAMPLES)
+    assert out["summary"]["files"] == checked_files()

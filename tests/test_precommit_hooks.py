@@ -25,6 +25,10 @@ FILES = {
                         "  password: hunter2-Prod\n",
     "apps/.env": "GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyz\n",
     "README.md": "# docs\n",
+    "apps/debug.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: debug, namespace: apps}\n"
+                       "spec:\n  automountServiceAccountToken: false\n  containers:\n"
+                       "    - name: shell\n      image: busybox:1.36\n"
+                       "      securityContext: {privileged: true}\n",
     ".gitops-guard.yaml": "sops:\n  paths: ['apps/**']\n",
 }
 
@@ -34,8 +38,12 @@ EXPECTED = {
     "gitops-guard-schema": {"GG-SCHEMA-002"},
     "gitops-guard-secrets": {"GG-SECRET-001", "GG-SECRET-002"},
     "gitops-guard-sops": {"GG-SOPS-001"},
-    "gitops-guard": {"GG-MANIFEST-002", "GG-SCHEMA-002", "GG-SECRET-001", "GG-SOPS-001"},
+    "gitops-guard": {"GG-MANIFEST-002", "GG-SCHEMA-002", "GG-SECRET-001", "GG-SOPS-001",
+                     "pss-baseline-privileged"},
+    "gitops-guard-policy": {"pss-baseline-privileged"},
 }
+# Errors only: the policy check also warns (restricted controls, best practices).
+FINDING = re.compile(r"^\s+\d+:\d+\s+error\s+(\S+)", re.M)
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +72,6 @@ def hook_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def test_hook_runs_under_pre_commit(hook: str, hook_outputs: dict[str, str]) -> None:
     output = hook_outputs[hook]
     assert "- exit code: 1" in output
-    reported = {word for word in output.split() if word.startswith("GG-")}
+    reported = set(FINDING.findall(output))
     assert reported == EXPECTED[hook], output
     assert "hunter2-Prod" not in output and "ghp_0123" not in output

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gitops_guard.checks import manifest, schema, secrets, sops
+from gitops_guard.checks import manifest, policy, schema, secrets, sops
 from gitops_guard.checks.base import Check, CheckContext
 
 __all__ = ["CHECKS", "Check", "CheckContext"]
@@ -12,4 +12,5 @@ CHECKS: dict[str, Check] = {
     schema.CHECK.name: schema.CHECK,
     secrets.CHECK.name: secrets.CHECK,
     sops.CHECK.name: sops.CHECK,
+    policy.CHECK.name: policy.CHECK,
 }

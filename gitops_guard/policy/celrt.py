@@ -389,6 +389,33 @@ def is_quantity(value: object) -> bool:
     return parse_quantity(value) is not None
 
 
+def index_of(value: object, item: object, offset: object = None) -> int:
+    """Kubernetes CEL's indexOf: of a list, the index of the first element equal to `item`;
+    of a string, the index of `item` at or after `offset`; -1 when there is none."""
+    if isinstance(value, list):
+        if offset is not None:
+            raise ValueError("expects no offset for a list")
+        return next((index for index, element in enumerate(value) if _equal(element, item)), -1)
+    if not isinstance(value, str):
+        raise ValueError("expects a list or a string")
+    text, part = value, _text(item)
+    start = 0 if offset is None else offset
+    if not isinstance(start, int) or isinstance(start, bool) or not 0 <= start <= len(text):
+        raise ValueError("index out of range")
+    return text.find(part, start)
+
+
+def _equal(left: object, right: object) -> bool:
+    """CEL equality of converted values: as Python's, except that a bool equals only a bool."""
+    if isinstance(left, bool) or isinstance(right, bool):
+        return left is right
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(_equal(left[k], right[k]) for k in left)
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(map(_equal, left, right))
+    return left == right
+
+
 def image_parts(reference: str) -> tuple[str, str]:
     """The tag and digest of an image reference ("" when absent).
 
@@ -418,4 +445,5 @@ FUNCTIONS: tuple[tuple[str, Callable[..., Any]], ...] = (
     ("isQuantity", is_quantity),
     ("imageTag", image_tag),
     ("imageDigest", image_digest),
+    ("indexOf", index_of),
 )

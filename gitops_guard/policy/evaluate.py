@@ -4,6 +4,9 @@ A Subject is an object made ready once: its variables (podspec.py) converted to 
 library context, which every policy then reuses. Converting is the expensive part (about a
 microsecond per YAML node), so a caller checking many policies builds one Subject per object,
 or calls evaluate_all. A failing expression never raises: it becomes an EvaluationError.
+
+A key whose value is null (`seccompProfile:` with nothing under it) counts as absent, as the
+API server treats it: such keys are dropped from what CEL is given (drop_nulls, prune).
 """
 
 from __future__ import annotations
@@ -103,7 +106,7 @@ class Subject:
                 paths = None if paths is None else paths | have
             self._given[name] = paths
             value = self.values[name]
-            changed[name] = value if paths is None else prune(value, paths)
+            changed[name] = drop_nulls(value) if paths is None else prune(value, paths)
         if changed:
             try:
                 celrt.add_variables(self._context, changed)
@@ -127,19 +130,65 @@ class Subject:
 
 def prune(value: Any, paths: frozenset[tuple[str, ...]]) -> Any:
     """The parts of `value` that the field paths reach (celrt.selections): the value at each
-    path's end whole, or None where only its presence is tested."""
+    path's end whole, or None where only its presence is tested; without null-valued keys."""
     if () in paths:
-        return value
+        return drop_nulls(value)
     if paths == _PRESENCE:
         return None
     if not isinstance(value, dict):
-        return value
+        return drop_nulls(value)
     rests: dict[str, set[tuple[str, ...]]] = {}
     for path in paths:
         if path != (celrt.PRESENCE,):
             rests.setdefault(path[0], set()).add(path[1:])
     return {key: prune(value[key], frozenset(rest)) for key, rest in rests.items()
-            if key in value}
+            if value.get(key) is not None}
+
+
+def drop_nulls(value: Any) -> Any:
+    """`value` without its null-valued mapping keys, at any depth (nulls in lists stay).
+
+    The input is never changed: what holds no null is returned as is, and only the mappings
+    and lists on the way to a null are copied, so the common case allocates nothing.
+    """
+    if type(value) is dict:  # plain dicts and lists, as YAML loads them: cheaper to test
+        for key, item in value.items():
+            if item is None:
+                cleaned = None
+            elif type(item) is dict or type(item) is list:
+                cleaned = drop_nulls(item)
+                if cleaned is item:
+                    continue
+            else:
+                continue
+            return _rebuilt(value, key, cleaned)
+        return value
+    if type(value) is list:
+        for index, item in enumerate(value):
+            if type(item) is dict or type(item) is list:
+                cleaned = drop_nulls(item)
+                if cleaned is not item:
+                    return [*value[:index], cleaned, *map(drop_nulls, value[index + 1:])]
+        return value
+    return value
+
+
+def _rebuilt(value: dict[Any, Any], changed: Any, cleaned: Any) -> dict[Any, Any]:
+    """A copy of `value` whose first changed key is `changed`, now `cleaned` (None: dropped),
+    with the keys after it cleaned too."""
+    copy: dict[Any, Any] = {}
+    after = False
+    for key, item in value.items():
+        if after:
+            if item is not None:
+                copy[key] = drop_nulls(item)
+        elif key == changed:
+            after = True
+            if cleaned is not None:
+                copy[key] = cleaned
+        else:
+            copy[key] = item
+    return copy
 
 
 _PRESENCE = frozenset({(celrt.PRESENCE,)})

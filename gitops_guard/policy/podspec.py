@@ -1,8 +1,9 @@
 """Where an object keeps its pod spec, and the variables policy expressions see.
 
-The variables are built from the object without changing it: containers are shallow copies.
-A value of the wrong type (containers that are not a list, a string securityContext) counts
-as absent, so a malformed manifest cannot break evaluation.
+The variables are built from the object without changing it: containers and volumes are
+shallow copies. A value of the wrong type (containers that are not a list, a string
+securityContext) counts as absent, so a malformed manifest cannot break evaluation. Keys whose
+value is null are dropped later, when the values are given to CEL (evaluate.drop_nulls).
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ def variables(obj: Mapping[str, Any], extra: tuple[PodSpecPath, ...] = ()) -> di
     location = locate(obj, extra)
     pod_spec = _mapping(_get(obj, location.spec)) if location else {}
     pod_pointer = pointer.join(*location.spec) if location else ""
+    meta_pointer = pointer.join(*location.metadata) if location else ""
     os_info = _mapping(pod_spec.get("os"))
     host_users = pod_spec.get("hostUsers")
     return {
@@ -99,26 +101,40 @@ def variables(obj: Mapping[str, Any], extra: tuple[PodSpecPath, ...] = ()) -> di
         "podSpec": pod_spec,
         "podMeta": _mapping(_get(obj, location.metadata)) if location else {},
         "podSpecPointer": pod_pointer,
+        "podMetaPointer": meta_pointer,
         "podSecurityContext": _mapping(pod_spec.get("securityContext")),
         "containers": containers(pod_spec, pod_pointer),
-        "volumes": _list(pod_spec.get("volumes")),
+        "volumes": volumes(pod_spec, pod_pointer),
         "windows": os_info.get("name") == "windows",
         "hostUsers": host_users if isinstance(host_users, bool) else True,
     }
 
 
 def containers(pod_spec: Mapping[str, Any], pod_pointer: str) -> list[dict[str, Any]]:
-    """Init, regular and ephemeral containers: copies with `securityContext` defaulted to {}
-    and `_type` / `_pointer` added."""
+    """Init, regular and ephemeral containers: copies with `name` defaulted to "" and
+    `securityContext` to {}, and `_type` / `_pointer` added."""
     found = []
     for kind in CONTAINER_LISTS:
         for index, container in enumerate(_list(pod_spec.get(kind))):
             if isinstance(container, dict):
                 copy = dict(container)
+                copy["name"] = _string(container.get("name"))
                 copy["securityContext"] = _mapping(container.get("securityContext"))
                 copy["_type"] = kind
                 copy["_pointer"] = pointer.extend(pod_pointer, kind, index)
                 found.append(copy)
+    return found
+
+
+def volumes(pod_spec: Mapping[str, Any], pod_pointer: str) -> list[dict[str, Any]]:
+    """The pod's volumes: copies with `name` defaulted to "" and `_pointer` added."""
+    found = []
+    for index, volume in enumerate(_list(pod_spec.get("volumes"))):
+        if isinstance(volume, dict):
+            copy = dict(volume)
+            copy["name"] = _string(volume.get("name"))
+            copy["_pointer"] = pointer.extend(pod_pointer, "volumes", index)
+            found.append(copy)
     return found
 
 

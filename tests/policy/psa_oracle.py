@@ -2,9 +2,9 @@
 
 Written from the PSA control table (policy/check_*.go semantics), not from the CEL pack, so that
 the corpus test can hold three things against each other: the hand-written verdicts, the pack
-and this oracle. It looks at a manifest as written (no API defaulting), like the pack does;
-`with_api_defaults` applies the one defaulting that PSA sees and a static checker does not
-(hostNetwork copies each containerPort into hostPort).
+and this oracle. It looks at a manifest as written (no API defaulting), like the pack does, a
+key with a null value counting as absent; `with_api_defaults` applies the one defaulting that
+PSA sees and a static checker does not (hostNetwork copies each containerPort into hostPort).
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def _app_armor_profile(pod: Pod, version: int) -> bool:
     if any(_bad_profile(sc, "appArmorProfile") for sc in [pod.sc, *map(_sc, pod.containers())]):
         return True
     for key, value in (pod.meta.get("annotations") or {}).items():
-        if key.startswith(_APPARMOR_ANNOTATION) and not (
+        if key.startswith(_APPARMOR_ANNOTATION) and value is not None and not (
                 value in ("", "runtime/default") or str(value).startswith("localhost/")):
             return True
     return False
@@ -325,5 +325,6 @@ def with_api_defaults(obj: dict[str, Any]) -> dict[str, Any]:
     if pod is not None and pod.spec.get("hostNetwork") is True:
         for c in pod.containers():
             for port in c.get("ports") or []:
-                port.setdefault("hostPort", port.get("containerPort"))
+                if port.get("hostPort") is None:
+                    port["hostPort"] = port.get("containerPort")
     return obj

@@ -61,6 +61,18 @@ def test_the_package_still_imports_afterwards() -> None:
     ("isQuantity('1Gi') && !isQuantity('1GB')", True),
     ("'registry:5000/app:1.2@sha256:ab'.imageTag()", "1.2"),
     ("'registry:5000/app:1.2@sha256:ab'.imageDigest()", "sha256:ab"),
+    ("[{'a': 1}, {'a': 2}, {'a': 2}].indexOf({'a': 2})", 1),
+    ("[{'a': [1, 'x']}].indexOf({'a': [1, 'x']})", 0),
+    ("[1, 2].indexOf(3)", -1),
+    ("[1, true].indexOf(true)", 1),  # a bool equals only a bool
+    ("[true].indexOf(1)", -1),
+    ("[{'a': 1}].indexOf({'a': true})", -1),
+    ("[1, 2.0].indexOf(2)", 1),  # numbers compare across types, as in CEL
+    ("[].indexOf('a')", -1),
+    ("'häystack'.indexOf('s')", 3),  # code points, as in Kubernetes
+    ("'abcabc'.indexOf('c', 3)", 5),
+    ("'abc'.indexOf('x')", -1),
+    ("'abc'.indexOf('', 3)", 3),
 ])
 def test_functions(expression: str, expected: Any) -> None:
     assert run(expression) == expected
@@ -116,6 +128,11 @@ def test_image_references(reference: str, tag: str, digest: str) -> None:
     ("[1, 2].join(',')", "join(): expects a list of strings"),
     ("'a'.split(',', true)", "split(): expects an int limit"),
     ("imageTag(7)", "imageTag(): expects a string"),
+    ("{'a': 1}.indexOf(1)", "indexOf(): expects a list or a string"),
+    ("'abc'.indexOf(1)", "indexOf(): expects a string"),
+    ("'abc'.indexOf('a', 4)", "indexOf(): index out of range"),
+    ("'abc'.indexOf('a', -1)", "indexOf(): index out of range"),
+    ("[1].indexOf(1, 0)", "indexOf(): expects no offset for a list"),
     ("object.missing", "no such key: missing"),
     ("[1][3]", "index out of bounds: 3"),
     ("'a' + 1", "Unsupported operation: string + int"),

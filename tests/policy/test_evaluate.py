@@ -16,6 +16,7 @@ from gitops_guard.policy.evaluate import (
     Subject,
     Violation,
     applies,
+    drop_nulls,
     evaluate,
     evaluate_all,
     prune,
@@ -322,6 +323,88 @@ def test_a_subject_belongs_to_its_environment(tmp_path: Path) -> None:
 def test_prune(paths: set[tuple[str, ...]], expected: dict[str, Any]) -> None:
     value = {"kind": "K", "spec": {"replicas": 1, "template": {"x": [1]}}}
     assert prune(value, frozenset(paths)) == expected
+
+
+NULLS: dict[str, Any] = {
+    "kind": "K", "status": None,
+    "spec": {"replicas": None, "list": [None, {"a": None, "b": 1}, [{"c": None}]],
+             "template": {"x": [1], "y": None}}}
+WITHOUT_NULLS: dict[str, Any] = {
+    "kind": "K", "spec": {"list": [None, {"b": 1}, [{}]], "template": {"x": [1]}}}
+
+
+@pytest.mark.parametrize(("paths", "expected"), [
+    ({()}, WITHOUT_NULLS),
+    ({("status",)}, {}),
+    ({("status", "")}, {}),  # has() on a null is false
+    ({("spec", "replicas", "")}, {"spec": {}}),
+    ({("spec", "list")}, {"spec": {"list": WITHOUT_NULLS["spec"]["list"]}}),
+    ({("spec", "template", "x"), ("spec", "template", "y")}, {"spec": {"template": {"x": [1]}}}),
+])
+def test_prune_drops_null_valued_keys(paths: set[tuple[str, ...]], expected: Any) -> None:
+    before = copy.deepcopy(NULLS)
+    assert prune(NULLS, frozenset(paths)) == expected
+    assert before == NULLS
+
+
+def test_drop_nulls() -> None:
+    before = copy.deepcopy(NULLS)
+    assert drop_nulls(NULLS) == WITHOUT_NULLS
+    assert before == NULLS  # never changed
+    clean = {"a": [{"b": 1}, [2, {"c": "d"}]], "e": {"f": {}}, "g": "h"}
+    assert drop_nulls(clean) is clean  # nothing to drop: nothing copied
+    cleaned = drop_nulls({"keep": clean, "drop": None, "after": {"x": None}})
+    assert cleaned == {"keep": clean, "after": {}}
+    assert cleaned["keep"] is clean
+    assert drop_nulls([None, 1]) == [None, 1]  # nulls in lists stay
+    assert drop_nulls(None) is None
+
+
+NULL_POD: dict[str, Any] = {
+    "apiVersion": "v1", "kind": "Pod",
+    "metadata": {"name": "web", "namespace": None, "labels": None, "annotations": None},
+    "spec": {
+        "hostNetwork": None, "securityContext": {"seccompProfile": None},
+        "containers": [{"name": "app", "ports": None,
+                        "securityContext": {"capabilities": None, "privileged": None}}],
+        "volumes": [{"name": "v", "hostPath": None}],
+    },
+}
+
+
+@pytest.mark.parametrize("expression", [
+    "!has(object.metadata.annotations) && !has(object.spec.hostNetwork)",
+    "object.metadata.all(k, k == 'name')",  # the object given whole
+    "object.spec.containers[0] == {'name': 'app', 'securityContext': {}}",
+    "!has(podSpec.hostNetwork) && !has(podSecurityContext.seccompProfile)",
+    "podSpec.securityContext == {}",
+    "containers.all(c, !has(c.ports) && !has(c.securityContext.capabilities)"
+    " && size(c.securityContext) == 0)",
+    "volumes.all(v, !has(v.hostPath))",
+    "size(labels) == 0 && size(annotations) == 0 && namespace == ''",
+    "!('annotations' in podMeta)",
+])
+def test_null_valued_keys_count_as_absent(tmp_path: Path, expression: str) -> None:
+    policy = make(tmp_path, f"validations:\n  - expression: \"{expression}\"\n")
+    obj = copy.deepcopy(NULL_POD)
+    assert evaluate(policy, obj, ENV) == []
+    assert obj == NULL_POD
+
+
+def test_pod_pointers(tmp_path: Path) -> None:
+    policy = make(tmp_path, """\
+        validations:
+          - expression: "false"
+            messageExpression: >-
+              [podSpecPointer, podMetaPointer, volumes[0]._pointer, containers[0]._pointer,
+               '<' + containers[0].name + '>'].join(' ')
+        """)
+    cronjob = {"apiVersion": "batch/v1", "kind": "CronJob", "spec": {"jobTemplate": {"spec": {
+        "template": {"spec": {"containers": [{"image": "app:1"}], "volumes": [{"name": "v"}]}}}}}}
+    base = "/spec/jobTemplate/spec/template"
+    (violation,) = evaluate(policy, cronjob, ENV)
+    assert violation.message == (f"{base}/spec {base}/metadata {base}/spec/volumes/0 "
+                                 f"{base}/spec/containers/0 <>")
 
 
 EXAMPLES = """\

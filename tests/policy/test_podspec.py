@@ -40,6 +40,7 @@ def test_every_workload_kind(api_version: str, kind: str, tokens: list[str]) -> 
     values = variables(obj)
     prefix = "".join(f"/{token}" for token in tokens)
     assert values["podSpecPointer"] == prefix + "/spec"
+    assert values["podMetaPointer"] == prefix + "/metadata"
     assert values["podSpec"] == POD["spec"]
     assert values["podMeta"] == (POD["metadata"] if tokens else obj["metadata"])
     assert values["containers"][0]["_pointer"] == prefix + "/spec/containers/0"
@@ -59,7 +60,7 @@ def test_other_kinds_have_no_pod_spec(api_version: str, kind: str) -> None:
                                                               **POD["spec"]}}
     values = variables(obj)
     assert locate(obj) is None
-    assert values["podSpecPointer"] == ""
+    assert values["podSpecPointer"] == values["podMetaPointer"] == ""
     assert values["podSpec"] == values["podMeta"] == values["podSecurityContext"] == {}
     assert values["containers"] == values["volumes"] == []
 
@@ -91,6 +92,7 @@ def test_configured_paths(configured: PodSpecPath) -> None:
     values = variables(KNATIVE, (configured,))
     assert values["podSpecPointer"] == "/spec/template/spec"
     assert values["podMeta"] == POD["metadata"]  # the sibling of the spec
+    assert values["podMetaPointer"] == "/spec/template/metadata"
     assert variables(KNATIVE)["podSpecPointer"] == ""
 
 
@@ -108,6 +110,7 @@ def test_a_one_token_path_takes_the_top_level_metadata() -> None:
     values = variables(obj, (PodSpecPath("example.com/v1", "Box", "spec"),))
     assert values["podSpecPointer"] == "/spec"
     assert values["podMeta"] == POD["metadata"]
+    assert values["podMetaPointer"] == "/metadata"
 
 
 def test_configured_paths_come_before_the_table() -> None:
@@ -138,6 +141,36 @@ def test_containers_from_all_three_lists_in_order() -> None:
         ("debug", "ephemeralContainers", "/spec/ephemeralContainers/0"),
     ]
     assert [c["securityContext"] for c in found] == [{}, {"privileged": True}, {}, {}]
+
+
+def test_volumes_are_copies_with_a_pointer() -> None:
+    spec = {"volumes": [{"name": "config", "configMap": {"name": "c"}}, "not a volume",
+                        {"emptyDir": {}}, {"name": 7, "secret": {}}]}
+    obj = pod(spec)
+    before = copy.deepcopy(obj)
+    found = variables(obj)["volumes"]
+    assert found == [
+        {"name": "config", "configMap": {"name": "c"}, "_pointer": "/spec/volumes/0"},
+        {"name": "", "emptyDir": {}, "_pointer": "/spec/volumes/2"},  # the index in the manifest
+        {"name": "", "secret": {}, "_pointer": "/spec/volumes/3"},
+    ]
+    assert obj == before
+
+
+@pytest.mark.parametrize("container", [{}, {"name": None}, {"name": 7}])
+def test_a_container_name_defaults_to_empty(container: dict[str, Any]) -> None:
+    obj = pod({"containers": [container]})
+    (found,) = variables(obj)["containers"]
+    assert found["name"] == ""
+    assert obj["spec"]["containers"][0] == container
+
+
+def test_the_pod_meta_pointer_does_not_need_the_metadata() -> None:
+    obj = {"apiVersion": "apps/v1", "kind": "Deployment",
+           "spec": {"template": {"spec": {"containers": [{"name": "app"}]}}}}
+    values = variables(obj)
+    assert values["podMeta"] == {}
+    assert values["podMetaPointer"] == "/spec/template/metadata"
 
 
 def test_the_object_is_never_changed() -> None:
@@ -208,7 +241,7 @@ def test_labels_annotations_volumes_and_security_context() -> None:
     assert values["labels"] == {"app": "web"}
     assert values["annotations"] == {"x": "y"}
     assert values["podSecurityContext"] == {"runAsNonRoot": True}
-    assert values["volumes"] == [{"name": "v"}]
+    assert values["volumes"] == [{"name": "v", "_pointer": "/spec/volumes/0"}]
 
 
 def test_pointer_tokens_are_escaped() -> None:
@@ -216,4 +249,5 @@ def test_pointer_tokens_are_escaped() -> None:
            "a/b": {"c~d": {"spec": {"containers": [{"name": "x"}]}}}}
     values = variables(obj, (PodSpecPath("example.com/v1", "Box", "a/b.c~d.spec"),))
     assert values["podSpecPointer"] == "/a~1b/c~0d/spec"
+    assert values["podMetaPointer"] == "/a~1b/c~0d/metadata"
     assert values["containers"][0]["_pointer"] == "/a~1b/c~0d/spec/containers/0"
