@@ -36,8 +36,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -45,7 +43,9 @@ from typing import Any
 import yaml
 
 HERE = Path(__file__).resolve().parent
-VENVS = HERE / ".out" / "venvs"
+sys.path.insert(0, str(HERE))
+from measure import ensure_venv, timed  # noqa: E402
+
 PEERS = {"checkov": "checkov==3.3.30"}
 
 # Planted setting -> (our rule ids, Checkov check ids) that report it. A file counts as flagged
@@ -223,64 +223,13 @@ def expected_files(index: dict[str, list[str]]) -> dict[str, tuple[set[str], set
 
 # -- running ----------------------------------------------------------------------------------
 
-def tree_rss(pid: int) -> int:
-    """RSS in bytes of `pid` and all its descendants."""
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-            for task in Path(f"/proc/{current}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except (OSError, ValueError):
-            continue
-    return total
-
-
-def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS of the process tree, and stdout; exits on a failed run."""
-    start = time.perf_counter()
-    process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, tree_rss(process.pid))
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, err = process.communicate()
-    done.set()
-    sampler.join()
-    seconds = time.perf_counter() - start
-    if process.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(argv)} failed ({process.returncode}):\n{err.strip()}")
-    return seconds, peak, out
-
-
 def measure(argv: list[str], cwd: Path, env: dict[str, str], runs: int
             ) -> tuple[float, float, int, str]:
     """Best and median seconds of `runs` runs after a warm-up, peak RSS, last stdout."""
-    timed(argv, cwd, env)  # warm-up: byte-code and file caches
-    measured = [timed(argv, cwd, env) for _ in range(runs)]
+    timed(argv, cwd, env, check=True)  # warm-up: byte-code and file caches
+    measured = [timed(argv, cwd, env, check=True) for _ in range(runs)]
     times = [m[0] for m in measured]
     return min(times), statistics.median(times), max(m[1] for m in measured), measured[-1][2]
-
-
-def ensure_venv(peer: str) -> Path:
-    venv = VENVS / peer
-    tool = venv / "bin" / peer
-    if not tool.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                        PEERS[peer]], check=True)
-    return tool
 
 
 def our_findings(out: str) -> dict[str, set[str]]:
@@ -369,7 +318,7 @@ def main() -> int:
     tool = Path(sys.executable).parent / "gitops-guard"
     ours = [str(tool)] if tool.exists() else [sys.executable, "-m", "gitops_guard"]
     try:
-        checkov: Path | None = ensure_venv("checkov")
+        checkov: Path | None = ensure_venv("checkov", PEERS["checkov"])
     except (OSError, subprocess.CalledProcessError) as exc:
         print(f"Checkov could not be installed ({exc}); timing gitops-guard alone")
         checkov = None

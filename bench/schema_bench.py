@@ -23,11 +23,8 @@ import os
 import random
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +34,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 from generate import GENERATORS  # noqa: E402
+from measure import ensure_venv, timed  # noqa: E402
 
 from gitops_guard.checks.schema.bundle import Bundle, load_bundle_data  # noqa: E402
 
 PEERS = {"check-jsonschema": "check-jsonschema==0.39.0",
          "kubernetes-validate": "kubernetes-validate==1.37.0"}
-VENVS = HERE / ".out" / "venvs"
 
 
 # -- corpus -----------------------------------------------------------------------------------
@@ -140,54 +137,6 @@ def split_for_check_jsonschema(root: Path) -> dict[str, list[Path]]:
 
 # -- running ----------------------------------------------------------------------------------
 
-def tree_rss(pid: int) -> int:
-    """RSS in bytes of `pid` and all its descendants."""
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-            for task in Path(f"/proc/{current}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except (OSError, ValueError):
-            continue
-    return total
-
-
-def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS of the process tree, and stdout."""
-    start = time.perf_counter()
-    process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, tree_rss(process.pid))
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, _ = process.communicate()
-    done.set()
-    sampler.join()
-    return time.perf_counter() - start, peak, out
-
-
-def ensure_venv(peer: str) -> Path:
-    venv = VENVS / peer
-    tool = venv / "bin" / peer
-    if not tool.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                        PEERS[peer]], check=True)
-    return tool
-
-
 def run_ours(root: Path, env: dict[str, str]) -> tuple[float, int, set[tuple[str, str, str]]]:
     tool = Path(sys.executable).parent / "gitops-guard"
     argv = [str(tool), "schema", "bundles", "--kubernetes-version", "1.37", "--format", "json"]
@@ -203,7 +152,7 @@ _KV_ERROR = re.compile(r"^ERROR (\S+) did not validate for resource (\w+)/(\S+) 
 
 def run_kubernetes_validate(root: Path, env: dict[str, str]
                             ) -> tuple[float, int, set[tuple[str, str, str]]]:
-    tool = ensure_venv("kubernetes-validate")
+    tool = ensure_venv("kubernetes-validate", PEERS["kubernetes-validate"])
     files = sorted(str(p.relative_to(root)) for p in (root / "bundles").glob("*.yaml"))
     seconds, peak, out = timed([str(tool), "--strict", "-k", "1.37", "--quiet", *files], root,
                                env)
@@ -220,7 +169,7 @@ def run_kubernetes_validate(root: Path, env: dict[str, str]
 
 def run_check_jsonschema(root: Path, env: dict[str, str], by_kind: dict[str, list[Path]]
                          ) -> tuple[float, int, set[tuple[str, str, str]]]:
-    tool = ensure_venv("check-jsonschema")
+    tool = ensure_venv("check-jsonschema", PEERS["check-jsonschema"])
     total, peak = 0.0, 0
     flagged = set()
     for kind, files in sorted(by_kind.items()):
