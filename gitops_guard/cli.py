@@ -12,10 +12,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from gitops_guard import __version__
 from gitops_guard.errors import GuardError
+
+if TYPE_CHECKING:
+    from gitops_guard.engine import RunResult
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 FORMATS = ("text", "json", "sarif", "junit", "github")
@@ -87,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_sops_commands(commands)
     _add_policy_commands(commands, run_options, policy_options)
+    _add_promotion_commands(commands)
     commands.add_parser("rules", help="list every rule id with its severity and summary")
     commands.add_parser("config-schema", help="print the JSON schema of .gitops-guard.yaml")
     return parser
@@ -125,6 +129,45 @@ def _add_policy_commands(commands: Any, run_options: argparse.ArgumentParser,
                     "each resource. Exit 1 when an expectation fails.")
     tests.add_argument("paths", nargs="+", metavar="DIR")
     tests.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+
+def _add_promotion_commands(commands: Any) -> None:
+    promotion = commands.add_parser(
+        "promotion", help="versions move through the environments in order (git history)",
+        description="Check from git history that every version reached each environment "
+                    "only after the environments before it, and soaked there (the "
+                    "`promotion:` section of the config; docs/promotion.md).")
+    actions = promotion.add_subparsers(dest="promotion_command", metavar="COMMAND")
+    actions.required = True
+    report = _report_options()
+    now = argparse.ArgumentParser(add_help=False)
+    now.add_argument("--now", metavar="TIME",
+                     help="judge soak times as of this ISO 8601 time (default: now)")
+    check = actions.add_parser(
+        "check", parents=[report, now], help="check a change: the staged tree, or a branch",
+        description="Without --head, check what is staged in the index against the deployed "
+                    "history (a pre-commit hook). With --base/--head, check the net change "
+                    "from their merge base to head (CI). Exit 0: clean; 1: findings; 2: "
+                    "usage, config or history error (a shallow clone).")
+    check.add_argument("--base", metavar="REV", help="the branch the change goes into")
+    check.add_argument("--head", metavar="REV", help="the change's last commit")
+    check.add_argument("--commit-msg", metavar="FILE",
+                       help="the commit message being written (a commit-msg hook), for "
+                            "override trailers")
+    audit = actions.add_parser(
+        "audit", parents=[report],
+        help="replay all history and report every violation with its commit",
+        description="Replay the first-parent history of deploy_ref (or REF) and report "
+                    "every promotion that broke the order, each with its commit.")
+    audit.add_argument("ref", nargs="?", metavar="REF", help="default: deploy_ref, else HEAD")
+    status = actions.add_parser(
+        "status", parents=[now], help="each app's version per environment, and for how long",
+        description="A table of what each environment runs at the tip of REF, from git "
+                    "history.")
+    status.add_argument("--ref", metavar="REV", help="default: deploy_ref, else HEAD")
+    status.add_argument("--format", choices=("text", "json"), default="text")
+    status.add_argument("--config", metavar="FILE", help="config file")
+    status.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
 
 SOPS_FORMATS = ("yaml", "json", "dotenv", "ini", "binary")
@@ -206,14 +249,20 @@ def _baseline_options() -> argparse.ArgumentParser:
 
 def _run_options() -> argparse.ArgumentParser:
     """Options shared by `check` and the per-check shortcuts."""
-    check = argparse.ArgumentParser(add_help=False)
+    check = argparse.ArgumentParser(add_help=False, parents=[_report_options()])
     check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories")
+    check.add_argument("--jobs", "-j", type=_jobs, default=os.cpu_count() or 1, metavar="N",
+                       help="worker processes for large runs (default: number of CPUs)")
+    return check
+
+
+def _report_options() -> argparse.ArgumentParser:
+    """How a run reports: shared by every command that produces findings."""
+    check = argparse.ArgumentParser(add_help=False)
     check.add_argument("--format", choices=FORMATS, default="text", help="report format")
     check.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
     check.add_argument("--config", metavar="FILE", help="config file (default: "
                        "$GITOPS_GUARD_CONFIG, then .gitops-guard.yaml up to the git root)")
-    check.add_argument("--jobs", "-j", type=_jobs, default=os.cpu_count() or 1, metavar="N",
-                       help="worker processes for large runs (default: number of CPUs)")
     check.add_argument("--fail-on", choices=("error", "warning"),
                        help="lowest severity that fails the run (default: error)")
     check.add_argument("--quiet", "-q", action="store_true",
@@ -261,6 +310,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.policy_command == "list":
                 return policy_list(args.config, args.all, sys.stdout)
             return policy_test([Path(p) for p in args.paths], sys.stdout)
+        if args.command == "promotion":
+            return _promotion(args)
         if args.command == "secrets" and args.secrets_command == "baseline":
             from gitops_guard.baseline_command import baseline_command
 
@@ -288,7 +339,6 @@ def _check(args: argparse.Namespace) -> int:
     from gitops_guard.config import find_config, load_config
     from gitops_guard.engine import run, select_checks
     from gitops_guard.findings import Severity
-    from gitops_guard.reporters import ReportOptions, render
 
     cwd = Path.cwd()
     config = load_config(find_config(args.config, os.environ, cwd, args.paths), cwd)
@@ -316,6 +366,31 @@ def _check(args: argparse.Namespace) -> int:
     names = names or args.checks
     checks = select_checks(names, config)
     result = run(args.paths, config, checks, cwd=cwd, jobs=args.jobs)
+    return _report(args, result)
+
+
+def _promotion(args: argparse.Namespace) -> int:
+    from gitops_guard import promotion_command
+
+    cwd = Path.cwd()
+    if args.promotion_command == "status":
+        return promotion_command.status(args.config, cwd, args.ref, args.format, args.now,
+                                        sys.stdout)
+    if args.promotion_command == "audit":
+        result = promotion_command.audit(args.config, cwd, args.ref)
+    else:
+        result = promotion_command.check(args.config, cwd, base=args.base, head=args.head,
+                                         now=args.now, message_file=args.commit_msg)
+    if args.fail_on:
+        from gitops_guard.findings import Severity
+
+        result.fail_on = Severity(args.fail_on)
+    return _report(args, result)
+
+
+def _report(args: argparse.Namespace, result: RunResult) -> int:
+    from gitops_guard.reporters import ReportOptions, render
+
     to_file = args.output is not None
     color = args.format == "text" and not to_file and _use_color(args.color, sys.stdout)
     report = render(args.format, result, ReportOptions(color=color, quiet=args.quiet))

@@ -87,8 +87,10 @@ class Config:
 def schema() -> dict[str, Any]:
     """The JSON schema of the config file (also published by `gitops-guard config-schema`)."""
     strings = {"type": "array", "items": {"type": "string", "minLength": 1}}
+    # Checks that read git history run through their own command, not `checks:`.
+    file_checks = sorted(name for name, check in CHECKS.items() if not check.reads_history)
     properties: dict[str, Any] = {
-        "checks": {"type": "array", "items": {"enum": sorted(CHECKS)}, "uniqueItems": True,
+        "checks": {"type": "array", "items": {"enum": file_checks}, "uniqueItems": True,
                    "minItems": 1},
         "exclude": strings,
         "max_file_size": {"anyOf": [{"type": "integer", "minimum": 1},
@@ -291,6 +293,12 @@ def _semantic_problems(data: Any, root: Any, directory: Path) -> list[tuple[int,
         if isinstance(pattern, str) and not globs.valid(pattern):
             line, column = _position(root, ["exclude", str(position)])
             problems.append((line, column, f"invalid glob {pattern!r}"))
+    for name, check in CHECKS.items():
+        section = data.get(name)
+        if check.config_problems is not None and isinstance(section, dict):
+            for tokens, message in check.config_problems(section):
+                line, column = _position(root, [name, *tokens])
+                problems.append((line, column, f"{'.'.join([name, *tokens])}: {message}"))
     return problems
 
 

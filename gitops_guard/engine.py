@@ -98,6 +98,8 @@ class RunResult:
     cwd: Path
     repo_root: Path
     documents: int = field(default=0)
+    # What the run looked at, when it is not files (promotion: commits of history).
+    scope: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -111,10 +113,15 @@ class RunResult:
 
 
 def select_checks(names: Sequence[str] | None, config: Config) -> tuple[str, ...]:
-    chosen = list(names) if names else list(config.checks or CHECKS)
+    file_checks = [name for name, check in CHECKS.items() if not check.reads_history]
+    chosen = list(names) if names else list(config.checks or file_checks)
     unknown = [name for name in chosen if name not in CHECKS]
     if unknown:
-        raise GuardError(f"unknown check {unknown[0]!r}; available: {', '.join(CHECKS)}")
+        raise GuardError(f"unknown check {unknown[0]!r}; available: {', '.join(file_checks)}")
+    history = [name for name in chosen if CHECKS[name].reads_history]
+    if history:
+        raise GuardError(f"the {history[0]} check reads git history, not files: run "
+                         f"`gitops-guard {history[0]} check`")
     return tuple(dict.fromkeys(chosen))
 
 

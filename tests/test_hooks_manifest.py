@@ -38,8 +38,13 @@ def test_ids_are_prefixed_and_unique() -> None:
 def test_entry_is_a_valid_command_line(hook: dict[str, Any]) -> None:
     program, *argv = shlex.split(hook["entry"])
     assert program == "gitops-guard"
-    args = build_parser().parse_args([*argv, "some-file.yaml"])
-    assert args.paths == ["some-file.yaml"]
+    if hook.get("pass_filenames", True):
+        args = build_parser().parse_args([*argv, "some-file.yaml"])
+        assert args.paths == ["some-file.yaml"]
+    else:
+        # A hook that reads the repository's history runs once, with no file names.
+        assert hook.get("always_run") is True
+        build_parser().parse_args(argv)
 
 
 def test_readme_documents_every_hook() -> None:
@@ -83,6 +88,8 @@ SELECTIONS["gitops-guard-secrets"] = {**MANIFEST_FILES, "README.md": True,
                                       "scripts/deploy.sh": True, "apps/web/.env": True}
 # The sops hook needs .env and .ini files too; other text files cost a read and are skipped.
 SELECTIONS["gitops-guard-sops"] = SELECTIONS["gitops-guard-secrets"]
+# The promotion hook runs on every commit (always_run, no file names): it reads git itself.
+SELECTIONS["gitops-guard-promotion"] = dict.fromkeys(MANIFEST_FILES, True)
 
 
 @pytest.mark.parametrize(("hook", "filename", "selected"), [

@@ -29,7 +29,13 @@ FILES = {
                        "spec:\n  automountServiceAccountToken: false\n  containers:\n"
                        "    - name: shell\n      image: busybox:1.36\n"
                        "      securityContext: {privileged: true}\n",
-    ".gitops-guard.yaml": "sops:\n  paths: ['apps/**']\n",
+    "deploy/web/dev/kustomization.yaml": "images:\n  - {name: ghcr.io/acme/web, newTag: 1.2.0}\n",
+    "deploy/web/prod/kustomization.yaml": "images:\n  - {name: ghcr.io/acme/web, newTag: latest}\n",
+    ".gitops-guard.yaml": "sops:\n  paths: ['apps/**']\n"
+                          "promotion:\n  environments: [dev, prod]\n  apps:\n"
+                          "    - name: '{app}'\n      locations:\n"
+                          "        - {path: 'deploy/{app}/{env}/kustomization.yaml', "
+                          "extractor: kustomize-images}\n",
 }
 
 # hook id -> the rules its run must report (and nothing outside these checks)
@@ -41,6 +47,8 @@ EXPECTED = {
     "gitops-guard": {"GG-MANIFEST-002", "GG-SCHEMA-002", "GG-SECRET-001", "GG-SOPS-001",
                      "pss-baseline-privileged"},
     "gitops-guard-policy": {"pss-baseline-privileged"},
+    # The staged tree of a repository without commits: prod names a floating tag.
+    "gitops-guard-promotion": {"PROMO005"},
 }
 # Errors only: the policy check also warns (restricted controls, best practices).
 FINDING = re.compile(r"^\s+\d+:\d+\s+error\s+(\S+)", re.M)

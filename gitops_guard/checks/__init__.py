@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gitops_guard.checks import manifest, policy, schema, secrets, sops
+from gitops_guard.checks import manifest, policy, promotion, schema, secrets, sops
 from gitops_guard.checks.base import Check, CheckContext
 
 __all__ = ["CHECKS", "Check", "CheckContext"]
@@ -13,4 +13,5 @@ CHECKS: dict[str, Check] = {
     secrets.CHECK.name: secrets.CHECK,
     sops.CHECK.name: sops.CHECK,
     policy.CHECK.name: policy.CHECK,
+    promotion.CHECK.name: promotion.CHECK,
 }

@@ -76,6 +76,12 @@ class Check:
     # Rules defined as data rather than code (policies): given the check's config section and
     # the config root, the rules that section brings (with {} : the built-in ones).
     data_rules: Callable[[Mapping[str, Any], Path], tuple[Rule, ...]] | None = None
+    # A check that reads git history rather than the files of a run (promotion): it has its
+    # own command and is never part of `check`.
+    reads_history: bool = False
+    # What the section's JSON schema cannot say (an `after:` naming no environment): given the
+    # section, (pointer tokens inside it, message) pairs, reported with the config's lines.
+    config_problems: Callable[[Mapping[str, Any]], list[tuple[list[str], str]]] | None = None
     # JSON schema of the check's own section in .gitops-guard.yaml.
     config_schema: Mapping[str, Any] = field(
         default_factory=lambda: {"type": "object", "properties": {},

@@ -41,8 +41,8 @@ def render(result: RunResult, options: ReportOptions) -> str:
 
 def _summary(result: RunResult, color: bool) -> str:
     counts = severity_counts(result.findings)
-    scope = (f"{plural(len(result.files), 'file')}, "
-             f"{plural(result.documents, 'document')} checked")
+    scope = result.scope or (f"{plural(len(result.files), 'file')}, "
+                             f"{plural(result.documents, 'document')} checked")
     extras = []
     if result.suppressed:
         extras.append(f"{len(result.suppressed)} suppressed")

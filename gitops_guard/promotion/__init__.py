@@ -1,0 +1,1 @@
+"""The promotion check: versions must move through environments in order."""

@@ -1,0 +1,189 @@
+"""Git plumbing for the promotion check: history in bulk, never a checkout per commit.
+
+One `git log --first-parent --raw` over the location paths gives every commit that changed
+one and the blob ids of the new contents; one long-lived `git cat-file --batch` reads those
+blobs (and commit messages, for override trailers). Git is run with an argument list, never
+through a shell, and with `GIT_OPTIONAL_LOCKS=0` so a read never takes the index lock.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, NamedTuple
+
+from gitops_guard.errors import GuardError
+
+_NULL_SHA = "0" * 40
+
+
+class Change(NamedTuple):
+    path: str
+    blob: str | None  # None: the file was deleted
+
+
+class Commit(NamedTuple):
+    sha: str
+    time: int  # committer time, seconds since the epoch
+    changes: tuple[Change, ...]
+    merge: bool = False  # more than one parent
+
+
+def _environ() -> dict[str, str]:
+    environ = dict(os.environ)
+    environ["GIT_OPTIONAL_LOCKS"] = "0"
+    return environ
+
+
+def git(root: Path, *args: str) -> bytes:
+    """Run git in `root`; a failure is a GuardError with git's own first line."""
+    try:
+        result = subprocess.run(["git", *args], cwd=root, capture_output=True, check=False,
+                                env=_environ())
+    except FileNotFoundError:
+        raise GuardError("git is not installed; the promotion check reads git history") from None
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GuardError(f"git {args[0]} failed: {message[0] if message else 'no output'}")
+    return result.stdout
+
+
+def work_tree_root(cwd: Path) -> Path:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=cwd,
+                             capture_output=True, check=False, env=_environ())
+    except FileNotFoundError:
+        raise GuardError("git is not installed; the promotion check reads git history") from None
+    if out.returncode != 0:
+        raise GuardError(f"{cwd} is not inside a git work tree: the promotion check reads "
+                         "git history")
+    return Path(os.fsdecode(out.stdout.strip()))
+
+
+def is_shallow(root: Path) -> bool:
+    return git(root, "rev-parse", "--is-shallow-repository").strip() == b"true"
+
+
+def resolve(root: Path, rev: str) -> str | None:
+    """The commit `rev` names, or None when it names none (an empty repository's HEAD)."""
+    result = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+                            cwd=root, capture_output=True, check=False, env=_environ())
+    if result.returncode != 0:
+        return None
+    return result.stdout.decode("ascii").strip()
+
+
+def merge_base(root: Path, first: str, second: str) -> str | None:
+    result = subprocess.run(["git", "merge-base", first, second], cwd=root,
+                            capture_output=True, check=False, env=_environ())
+    if result.returncode != 0:
+        return None
+    return result.stdout.decode("ascii").strip()
+
+
+def first_parent_history(root: Path, ref: str, pathspecs: Sequence[str]) -> list[Commit]:
+    """Every first-parent commit of `ref` that changed a path in `pathspecs`, oldest first,
+    with its changes against its first parent (a merge: what it brought in)."""
+    out = git(root, "log", "--first-parent", "--reverse", "--diff-merges=first-parent",
+              "--raw", "--no-renames", "--no-abbrev", "-z", "--format=%x1e%H %ct %P", ref,
+              "--", *pathspecs)
+    commits: list[Commit] = []
+    for record in out.split(b"\x1e")[1:]:
+        header, _, body = record.partition(b"\0")
+        sha, time, *parents = header.decode("ascii").split()
+        fields = body.lstrip(b"\n").split(b"\0")
+        changes = []
+        for index in range(0, len(fields) - 1, 2):
+            meta = fields[index].decode("ascii").split()
+            if len(meta) < 5:
+                continue
+            blob = meta[3] if meta[4] != "D" and meta[3] != _NULL_SHA else None
+            # Only files count: a submodule (160000) or a symlink (120000) holds no YAML.
+            if blob is not None and not meta[1].startswith("100"):
+                blob = None
+            changes.append(Change(os.fsdecode(fields[index + 1]), blob))
+        commits.append(Commit(sha, int(time), tuple(changes), len(parents) > 1))
+    return commits
+
+
+def tree_files(root: Path, rev: str) -> dict[str, str]:
+    """path -> blob id of every regular file in the tree of `rev`."""
+    out = git(root, "ls-tree", "-r", "-z", "--full-tree", rev)
+    files: dict[str, str] = {}
+    for entry in out.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, path = entry.partition(b"\t")
+        mode, kind, blob = meta.decode("ascii").split()
+        if kind == "blob" and mode.startswith("100"):
+            files[os.fsdecode(path)] = blob
+    return files
+
+
+def index_files(root: Path) -> dict[str, str]:
+    """path -> blob id of every regular file staged in the index (stage 0)."""
+    out = git(root, "ls-files", "--stage", "-z")
+    files: dict[str, str] = {}
+    for entry in out.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, path = entry.partition(b"\t")
+        mode, blob, stage = meta.decode("ascii").split()
+        if stage == "0" and mode.startswith("100"):
+            files[os.fsdecode(path)] = blob
+    return files
+
+
+class ObjectReader:
+    """A `git cat-file --batch` kept open for the whole run: one process, not one per blob."""
+
+    def __init__(self, root: Path) -> None:
+        self._process = subprocess.Popen(
+            ["git", "cat-file", "--batch"], cwd=root, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_environ())
+        if self._process.stdin is None or self._process.stdout is None:  # pragma: no cover
+            raise OSError("git cat-file: no pipes")
+        self._in: IO[bytes] = self._process.stdin
+        self._out: IO[bytes] = self._process.stdout
+
+    def read(self, sha: str) -> bytes | None:
+        """The object's content, or None when the repository lacks it."""
+        self._in.write(sha.encode("ascii") + b"\n")
+        self._in.flush()
+        header = self._out.readline().split()
+        if len(header) != 3:  # "<sha> missing"
+            return None
+        size = int(header[2])
+        data = self._out.read(size)
+        self._out.read(1)  # the newline after every object
+        return data
+
+    def message(self, sha: str) -> str:
+        """A commit's message (empty when the commit cannot be read)."""
+        data = self.read(sha)
+        if data is None:
+            return ""
+        _, _, message = data.partition(b"\n\n")
+        return message.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        self._in.close()
+        self._process.wait()
+        self._out.close()
+
+    def __enter__(self) -> ObjectReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def commit_messages(root: Path, revisions: str) -> Iterator[tuple[str, str]]:
+    """(sha, message) of each commit in a revision range such as `A..B`."""
+    out = git(root, "log", "-z", "--format=%H%x1f%B", revisions)
+    for record in out.split(b"\0"):
+        if record.strip():
+            sha, _, message = record.decode("utf-8", "replace").partition("\x1f")
+            yield sha.strip(), message
