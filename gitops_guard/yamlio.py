@@ -274,6 +274,42 @@ else:  # pragma: no cover
 PURE_LOADER: type[Any] = _PureLoader
 
 
+class TextResolver(BaseResolver):
+    """Every plain scalar as the text written (only null and merge keys resolved): for tools
+    that read versions, where `newTag: 1.10` must stay "1.10". Cheaper than KubeResolver,
+    which the composer calls for every scalar."""
+
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode:
+            if implicit[0] and (not value or value in _NULL_WORDS):
+                return NULL_TAG
+            if implicit[0] and value == "<<":
+                return MERGE_TAG
+            return STR_TAG
+        return SEQ_TAG if kind is SequenceNode else MAP_TAG
+
+
+_NULL_WORDS = frozenset({"~", "null", "Null", "NULL"})
+
+if CParser is not None:
+    class _TextLoader(CParser, TextResolver):
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            TextResolver.__init__(self)
+
+    TEXT_LOADER: type[Any] = _TextLoader
+else:  # pragma: no cover
+    class _PureTextLoader(Reader, Scanner, Parser, Composer, TextResolver):
+        def __init__(self, stream: str) -> None:
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+            Composer.__init__(self)
+            TextResolver.__init__(self)
+
+    TEXT_LOADER = _PureTextLoader
+
+
 # -- parsing -----------------------------------------------------------------------------------
 
 def parse_yaml(text: str, loader_class: type[Any] | None = None) -> list[ParsedDocument]:

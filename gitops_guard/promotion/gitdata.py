@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, NamedTuple
 
@@ -147,11 +148,39 @@ class ObjectReader:
             raise OSError("git cat-file: no pipes")
         self._in: IO[bytes] = self._process.stdin
         self._out: IO[bytes] = self._process.stdout
+        self._ready: dict[str, bytes | None] = {}
+
+    def prefetch(self, shas: Iterable[str]) -> None:
+        """Read many objects in one stream: a thread writes the requests while this one reads
+        the answers, so neither pipe fills up and git never waits for a round trip."""
+        wanted = [sha for sha in dict.fromkeys(shas) if sha not in self._ready]
+        if not wanted:
+            return
+        requests = "".join(f"{sha}\n" for sha in wanted).encode("ascii")
+
+        def write() -> None:
+            self._in.write(requests)
+            self._in.flush()
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        for sha in wanted:
+            self._ready[sha] = self._answer()
+        writer.join()
+
+    def forget(self) -> None:
+        """Drop prefetched objects nobody asked for."""
+        self._ready.clear()
 
     def read(self, sha: str) -> bytes | None:
         """The object's content, or None when the repository lacks it."""
+        if sha in self._ready:
+            return self._ready.pop(sha)
         self._in.write(sha.encode("ascii") + b"\n")
         self._in.flush()
+        return self._answer()
+
+    def _answer(self) -> bytes | None:
         header = self._out.readline().split()
         if len(header) != 3:  # "<sha> missing"
             return None

@@ -10,19 +10,25 @@ which the environment ran that version: the history rules look up.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from gitops_guard.promotion.extractors import ExtractError, Extraction, Value, extract
 from gitops_guard.promotion.settings import Location, Settings
-from gitops_guard.yamlio import ParsedDocument, ParseFailure, parse_yaml
+from gitops_guard.yamlio import TEXT_LOADER, ParsedDocument, ParseFailure, parse_yaml
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # Only a few extractors read files besides the location itself.
 _READS_OTHER_FILES = frozenset({"kustomize-images"})
 
 BlobReader = Callable[[str], bytes | None]
+# Parsed node trees are big: keeping every blob of a long history alive makes Python's cycle
+# collector rescan them over and over (it tripled an audit's time). Most blobs are read once,
+# at the commit that wrote them; the few read again (reverts) are parsed again.
+_PARSE_CACHE = 512
+_EXTRACTION_CACHE = 4096
 
 
 class Placement(NamedTuple):
@@ -55,6 +61,8 @@ class Tracker:
         self._read_blob = read_blob
         self.files: dict[str, str] = {}
         self.placed: dict[tuple[str, int], Placed] = {}
+        # (app, env) -> the keys of its placements
+        self._by_env: dict[tuple[str, str], set[tuple[str, int]]] = defaultdict(set)
         self._dependents: dict[str, set[tuple[str, int]]] = defaultdict(set)
         self._parsed: dict[str, tuple[ParsedDocument, ...] | ExtractError] = {}
         # (placement key, (path, blob) of each read) -> extraction; shared by every tree.
@@ -101,6 +109,7 @@ class Tracker:
         """Start from a whole tree (path -> blob), keeping only the paths that matter."""
         self.files = {path: blob for path, blob in files.items() if self.relevant(path)}
         self.placed.clear()
+        self._by_env.clear()
         self._dependents.clear()
         for path in list(self.files):
             for placement in self.placements_of(path):
@@ -122,6 +131,7 @@ class Tracker:
         for key in touched:
             old = self.placed.pop(key, None)
             if old is not None:
+                self._by_env[(old.placement.app, old.placement.env)].discard(key)
                 for read in old.reads:
                     self._dependents[read].discard(key)
             path, index = key
@@ -144,9 +154,10 @@ class Tracker:
                 # no new promotion.
                 placed = placed._replace(values=previous.values)
             signature = tuple((read, self.files.get(read)) for read in sorted(placed.reads))
-            self._extractions[(key, signature)] = placed
+            _bounded_put(self._extractions, (key, signature), placed, _EXTRACTION_CACHE)
             self._last_reads[key] = placed.reads
         self.placed[key] = placed
+        self._by_env[(placement.app, placement.env)].add(key)
         for read in placed.reads:
             self._dependents[read].add(key)
         self._dependents[placement.path].add(key)
@@ -166,6 +177,9 @@ class Tracker:
             return Placed(placement, {}, frozenset({placement.path}), error)
         return Placed(placement, group_values(extraction), extraction.reads | {placement.path})
 
+    def parsed(self, blob: str) -> bool:
+        return blob in self._parsed
+
     def documents(self, path: str) -> tuple[ParsedDocument, ...] | None:
         blob = self.files.get(path)
         if blob is None:
@@ -173,7 +187,7 @@ class Tracker:
         parsed = self._parsed.get(blob)
         if parsed is None:
             parsed = self._parse(path, blob)
-            self._parsed[blob] = parsed
+            _bounded_put(self._parsed, blob, parsed, _PARSE_CACHE)
         if isinstance(parsed, ExtractError):
             raise ExtractError(path, parsed.line, parsed.message)
         return parsed
@@ -187,18 +201,31 @@ class Tracker:
         except UnicodeDecodeError:
             return ExtractError(path, None, "the file is not UTF-8")
         try:
-            return tuple(parse_yaml(text))
+            return tuple(parse_yaml(text, TEXT_LOADER))
         except ParseFailure as failure:
             return ExtractError(path, failure.line, f"the file does not parse: {failure.message}")
 
     # -- reading the state -------------------------------------------------------------------
 
     def env_values(self, app: str, env: str) -> Values:
-        return env_union(placed for placed in self.placed.values()
-                         if placed.placement.app == app and placed.placement.env == env)
+        return env_union(self.placed[key] for key in self._by_env.get((app, env), ()))
 
-    def snapshot(self) -> dict[tuple[str, int], Placed]:
-        return dict(self.placed)
+    def env_values_before(self, app: str, env: str,
+                          before: Mapping[tuple[str, int], Placed | None]) -> Values:
+        """The env's values before the last `apply`, given what it returned."""
+        keys = set(self._by_env.get((app, env), ()))
+        keys.update(key for key, placed in before.items() if placed is not None
+                    and placed.placement.app == app and placed.placement.env == env)
+        return env_union(placed for key in keys
+                         if (placed := before[key] if key in before else self.placed.get(key))
+                         is not None)
+
+
+def _bounded_put(cache: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
+    if len(cache) >= limit:
+        for old in list(itertools.islice(cache, limit // 2)):  # the oldest half
+            del cache[old]
+    cache[key] = value
 
 
 class _TreeView:
@@ -285,7 +312,8 @@ class Occupancy:
     def __init__(self) -> None:
         self.times: list[int] = []
         self.shas: list[str] = []
-        self._intervals: dict[tuple[str, str, str, str], list[list[int | None]]] = {}
+        # (app, artifact, env) -> identity -> [start, end] intervals, oldest first
+        self._history: dict[tuple[str, str, str], dict[str, list[list[int | None]]]] = {}
         self._displays: dict[tuple[str, str, str, str], str] = {}
         self._apps_seen: dict[str, int] = {}  # app -> first commit index with any value
         self.pairs: dict[str, set[str]] = defaultdict(set)  # tag <-> digest seen together
@@ -300,25 +328,25 @@ class Occupancy:
         for artifact in set(before) | set(after):
             old = before.get(artifact, {})
             new = after.get(artifact, {})
+            history = self._history.setdefault((app, artifact, env), {})
             for identity, value in new.items():
-                key = (app, artifact, env, identity)
-                self._displays[key] = value.version.display
+                self._displays[(app, artifact, env, identity)] = value.version.display
                 if value.version.tag and value.version.digest:
                     self.pairs[value.version.tag].add(value.version.digest)
                     self.pairs[value.version.digest].add(value.version.tag)
                 if identity not in old:
-                    self._intervals.setdefault(key, []).append([index, None])
+                    history.setdefault(identity, []).append([index, None])
             for identity in old:
                 if identity not in new:
-                    intervals = self._intervals.get((app, artifact, env, identity))
+                    intervals = history.get(identity)
                     if intervals and intervals[-1][1] is None:
                         intervals[-1][1] = index
         if after:
             self._apps_seen.setdefault(app, index)
 
     def intervals(self, app: str, artifact: str, env: str, identity: str) -> list[Interval]:
-        return [Interval(int(start or 0), end) for start, end in
-                self._intervals.get((app, artifact, env, identity), [])]
+        history = self._history.get((app, artifact, env), {})
+        return [Interval(int(start or 0), end) for start, end in history.get(identity, [])]
 
     def app_seen_before(self, app: str, index: int) -> bool:
         first = self._apps_seen.get(app)
@@ -328,14 +356,15 @@ class Occupancy:
                          env: str) -> list[tuple[str, str, Interval]]:
         """(identity, display, interval) of every version the env ran for this artifact,
         oldest first."""
-        found = [(key[3], self._displays[key], Interval(int(start or 0), end))
-                 for key, intervals in self._intervals.items()
-                 if key[:3] == (app, artifact, env)
+        history = self._history.get((app, artifact, env), {})
+        found = [(identity, self._displays[(app, artifact, env, identity)],
+                  Interval(int(start or 0), end))
+                 for identity, intervals in history.items()
                  for start, end in intervals]
         return sorted(found, key=lambda item: item[2].start)
 
     def artifacts(self) -> list[tuple[str, str]]:
-        return sorted({(key[0], key[1]) for key in self._intervals})
+        return sorted({(app, artifact) for app, artifact, _ in self._history})
 
     def current(self, app: str, artifact: str, env: str) -> list[tuple[str, int]]:
         """(display, start index) of what the env runs now."""
