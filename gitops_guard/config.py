@@ -298,7 +298,8 @@ def _semantic_problems(data: Any, root: Any, directory: Path) -> list[tuple[int,
         if check.config_problems is not None and isinstance(section, dict):
             for tokens, message in check.config_problems(section):
                 line, column = _position(root, [name, *tokens])
-                problems.append((line, column, f"{'.'.join([name, *tokens])}: {message}"))
+                where = name + "".join(f"[{t}]" if t.isdigit() else f".{t}" for t in tokens)
+                problems.append((line, column, f"{where}: {message}"))
     return problems
 
 

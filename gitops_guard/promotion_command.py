@@ -86,7 +86,7 @@ def _result(config: Config, repo: run.Repository, outcome: run.Outcome,
         findings.append(Finding(
             check=CHECK, rule=item.rule, severity=severity,
             path=run.display_path(repo, item.path, cwd), line=item.line,
-            column=1 if item.line is not None else None, message=item.message,
+            column=item.column, message=item.message,
             resource=None, pointer=item.pointer,
             fingerprint=fingerprint(item.rule, item.path, None, item.pointer, item.identity),
             identity=""))

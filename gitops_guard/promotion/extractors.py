@@ -75,6 +75,7 @@ class Value(NamedTuple):
     line: int | None  # 1-based line of the value in `path`
     pointer: str  # RFC 6901 pointer to the value in its document
     floating: str | None = None  # the extractor's own reason the value floats
+    column: int | None = None  # 1-based column of the value
 
 
 class Extraction(NamedTuple):
@@ -116,6 +117,10 @@ class _Place(NamedTuple):
     @property
     def line(self) -> int | None:
         return None if self.node is None else int(self.node.start_mark.line) + 1
+
+    @property
+    def column(self) -> int | None:
+        return None if self.node is None else int(self.node.start_mark.column) + 1
 
     @property
     def pointer(self) -> str:
@@ -178,13 +183,14 @@ def _is(place: _Place, kind: str, group: str) -> bool:
 
 
 def _value(artifact: str, version: Version, place: _Place, floating: str | None = None) -> Value:
-    return Value(artifact, version, place.path, place.line, place.pointer, floating)
+    return Value(artifact, version, place.path, place.line, place.pointer, floating,
+                 place.column)
 
 
 def _missing(artifact: str, version: Version, parent: _Place, key: str, floating: str) -> Value:
     """A value the file leaves out: its pointer says where it would go, its line the parent."""
     return Value(artifact, version, parent.path, parent.line, pointer.extend(parent.pointer, key),
-                 floating)
+                 floating, parent.column)
 
 
 def _dotted(option: Any, name: str) -> tuple[str, ...]:

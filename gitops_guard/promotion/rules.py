@@ -51,9 +51,8 @@ def judge(event: Event, moment: Moment, settings: Settings, occupancy: Occupancy
     override, expired = overrides(event.app, event.env, version.display, version.identity)
     if override is not None:
         return Verdict("PROMO009", Severity.WARNING,
-                       f"{_subject(event)}: {event.env} {_change(event)} breaks the order "
-                       f"({verdict.rule}: {_short(verdict.message)}), overridden by "
-                       f"{override.source}: {override.reason}")
+                       f"{_subject(event)}: {verdict.rule} overridden by {override.source} "
+                       f"({override.reason}): {_short(verdict.message)}")
     if expired is not None and expired.expires is not None:
         return verdict._replace(message=f"{verdict.message}; the approval at {expired.source} "
                                         f"expired on {expired.expires.isoformat()}")

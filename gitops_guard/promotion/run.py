@@ -46,6 +46,7 @@ class PromotionFinding(NamedTuple):
     pointer: str
     message: str
     identity: str  # what tells this finding apart from another at the same place
+    column: int | None = None
 
 
 class Outcome(NamedTuple):
@@ -190,7 +191,7 @@ def _finding(verdict: Verdict, event: Event, sha: str) -> PromotionFinding:
     value = event.value
     identity = "\x1f".join((event.app, event.artifact, event.env, value.version.identity, sha))
     return PromotionFinding(verdict.rule, verdict.severity, value.path, value.line,
-                            value.pointer, verdict.message, identity)
+                            value.pointer, verdict.message, identity, value.column)
 
 
 def _unreadable(placed: Placed, error: ExtractError) -> PromotionFinding:

@@ -248,7 +248,8 @@ def _afters(entries: Sequence[Any]) -> dict[str, list[str]]:
             continue
         after = entry.get("after") if isinstance(entry, dict) else None
         if isinstance(after, list):
-            graph[name] = [item for item in after if isinstance(item, str)]
+            # An environment after itself is reported on its own, not as a cycle too.
+            graph[name] = [item for item in after if isinstance(item, str) and item != name]
         else:
             graph[name] = [previous] if previous is not None else []
         previous = name

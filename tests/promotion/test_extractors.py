@@ -712,7 +712,8 @@ def test_yaml_path(options: dict[str, Any], expected: list[tuple[str, str, int, 
 def test_yaml_path_digests() -> None:
     text = f"version: 1.2@{D1}\n"
     assert run("yaml-path", {"v.yml": text}, "v.yml", field="version").values == (
-        Value("version", Version(D1, f"1.2@{D1}", "1.2", D1), "v.yml", 1, "/version"),)
+        Value("version", Version(D1, f"1.2@{D1}", "1.2", D1), "v.yml", 1, "/version",
+              column=10),)
 
 
 def test_yaml_path_needs_a_field() -> None:
