@@ -87,10 +87,9 @@ class Config:
 def schema() -> dict[str, Any]:
     """The JSON schema of the config file (also published by `gitops-guard config-schema`)."""
     strings = {"type": "array", "items": {"type": "string", "minLength": 1}}
-    # Checks that read git history run through their own command, not `checks:`.
-    file_checks = sorted(name for name, check in CHECKS.items() if not check.reads_history)
     properties: dict[str, Any] = {
-        "checks": {"type": "array", "items": {"enum": file_checks}, "uniqueItems": True,
+        # A check that reads git history is refused with its own message (_semantic_problems).
+        "checks": {"type": "array", "items": {"enum": sorted(CHECKS)}, "uniqueItems": True,
                    "minItems": 1},
         "exclude": strings,
         "max_file_size": {"anyOf": [{"type": "integer", "minimum": 1},
@@ -293,6 +292,11 @@ def _semantic_problems(data: Any, root: Any, directory: Path) -> list[tuple[int,
         if isinstance(pattern, str) and not globs.valid(pattern):
             line, column = _position(root, ["exclude", str(position)])
             problems.append((line, column, f"invalid glob {pattern!r}"))
+    for position, name in enumerate(_list(data.get("checks"))):
+        if isinstance(name, str) and name in CHECKS and CHECKS[name].reads_history:
+            line, column = _position(root, ["checks", str(position)])
+            problems.append((line, column, f"checks[{position}]: the {name} check reads git "
+                             f"history, not files: run `gitops-guard {name} check`"))
     for name, check in CHECKS.items():
         section = data.get(name)
         if check.config_problems is not None and isinstance(section, dict):
@@ -301,6 +305,10 @@ def _semantic_problems(data: Any, root: Any, directory: Path) -> list[tuple[int,
                 where = name + "".join(f"[{t}]" if t.isdigit() else f".{t}" for t in tokens)
                 problems.append((line, column, f"{where}: {message}"))
     return problems
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _parse_date(text: str) -> datetime.date | None:

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from gitops_guard.catalog import rule_catalog
 from gitops_guard.config import Config, find_config, load_config
+from gitops_guard.discovery import display_path
 from gitops_guard.engine import RunResult
 from gitops_guard.errors import GuardError
 from gitops_guard.findings import Finding, Severity, fingerprint
@@ -27,7 +28,7 @@ def _setup(config_path: str | None, cwd: Path) -> tuple[Config, run.Repository]:
     config = load_config(find_config(config_path, os.environ, cwd), cwd)
     section = config.section(CHECK)
     if not section:
-        where = f" ({config.path})" if config.path is not None else ""
+        where = f" ({display_path(config.path, cwd)})" if config.path is not None else ""
         raise GuardError(f"no `promotion:` section in the config{where}: name the "
                          "environments and where each app's version lives "
                          "(docs/promotion.md)")

@@ -49,11 +49,13 @@ _REMOTE_PREFIXES = ("github.com/", "git@")
 class ExtractError(Exception):
     """A location, or a file it reads, does not parse or has a shape the extractor can't read."""
 
-    def __init__(self, path: str, line: int | None, message: str) -> None:
-        super().__init__(path, line, message)  # all three, so the error pickles to workers
+    def __init__(self, path: str, line: int | None, message: str,
+                 column: int | None = None) -> None:
+        super().__init__(path, line, message, column)  # all of them, so the error pickles
         self.path = path
         self.line = line
         self.message = message
+        self.column = column
 
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
@@ -130,7 +132,7 @@ class _Place(NamedTuple):
         return pointer.dotted(self.tokens) or "the document"
 
     def fail(self, problem: str) -> ExtractError:
-        return ExtractError(self.path, self.line, f"{self.where()} {problem}")
+        return ExtractError(self.path, self.line, f"{self.where()} {problem}", self.column)
 
 
 def _documents(tree: Tree, path: str) -> list[_Place] | None:

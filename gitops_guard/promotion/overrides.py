@@ -15,11 +15,11 @@ from __future__ import annotations
 import datetime
 import re
 import shlex
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from gitops_guard.errors import GuardError
-from gitops_guard.yamlio import ParseFailure, node_at, parse_yaml
+from gitops_guard.yamlio import TEXT_LOADER, ParseFailure, node_at, parse_yaml
 
 
 class Override(NamedTuple):
@@ -87,7 +87,7 @@ _FIELDS = ("app", "env", "reason")
 def parse_approvals(text: str, display: str) -> Approvals:
     """The approvals file; a mistake in it is a GuardError with its line (it is config)."""
     try:
-        documents = parse_yaml(text)
+        documents = parse_yaml(text, TEXT_LOADER)  # `version: 1.10` stays "1.10"
     except ParseFailure as failure:
         raise GuardError(f"the approvals file does not parse: {failure.message}", path=display,
                          line=failure.line) from None
@@ -95,7 +95,7 @@ def parse_approvals(text: str, display: str) -> Approvals:
         return Approvals(())
     root = documents[0]
     data = root.data
-    if not isinstance(data, dict) or not isinstance(data.get("approvals", []), list):
+    if not isinstance(data, dict) or not isinstance(data.get("approvals") or [], list):
         raise GuardError("the approvals file must be a mapping with an `approvals:` list",
                          path=display, line=1)
     entries = []
@@ -123,8 +123,6 @@ def _entry(entry: Any, display: str, line: int) -> Override:
 
 
 def _date(value: Any, display: str, line: int) -> datetime.date:
-    if isinstance(value, datetime.date):
-        return value
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         try:
             return datetime.date.fromisoformat(value)
@@ -136,11 +134,6 @@ def _date(value: Any, display: str, line: int) -> datetime.date:
 def _line(root: Any, tokens: list[str]) -> int:
     node = node_at(root, tokens)
     return node.start_mark.line + 1 if node is not None else 1
-
-
-def first_covering(overrides: Iterable[Override], app: str, env: str, display: str,
-                   identity: str) -> Override | None:
-    return next((o for o in overrides if o.covers(app, env, display, identity)), None)
 
 
 def all_trailers(messages: Sequence[tuple[str, str]], key: str) -> list[Override]:

@@ -73,7 +73,10 @@ def _judge(event: Event, env: Environment, version: Version, moment: Moment,
     ran_here = [iv for identity in identities
                 for iv in occupancy.intervals(event.app, event.artifact, event.env, identity)
                 if iv.start < moment.at]
-    if ran_here:
+    # Still running it (another cluster of the env has it): a location catching up, judged
+    # against the stages before like any promotion; only a version that left comes back.
+    running = any(iv.end is None or iv.end > moment.at for iv in ran_here)
+    if ran_here and not running:
         if _last_run(event, moment, occupancy) & identities:
             return None  # put back as it was when it was removed: not a change
         when = _when(occupancy, ran_here[-1].start)

@@ -197,7 +197,8 @@ def _finding(verdict: Verdict, event: Event, sha: str) -> PromotionFinding:
 def _unreadable(placed: Placed, error: ExtractError) -> PromotionFinding:
     return PromotionFinding(UNREADABLE, Severity.ERROR, error.path, error.line, "",
                             f"{placed.placement.app} ({placed.placement.env}): {error.message}",
-                            "\x1f".join((placed.placement.app, placed.placement.env)))
+                            "\x1f".join((placed.placement.app, placed.placement.env)),
+                            error.column)
 
 
 def audit(repo: Repository, ref: str) -> Outcome:
@@ -248,9 +249,13 @@ def check(repo: Repository, *, base: str | None, head: str | None, now: int,
           message: str | None) -> Outcome:
     """Judge a candidate against the deployed history: `head`'s tree, or the index."""
     root = repo.root
+    if base is not None and gitdata.resolve(root, base) is None:
+        raise GuardError(f"--base {base!r} names no commit")
     history_ref = repo.settings.deploy_ref or base or "HEAD"
     history_sha = gitdata.resolve(root, history_ref)
-    if history_sha is None and history_ref != "HEAD":
+    # A repository's first commit: no branch is born yet, so there is no history to read.
+    unborn = gitdata.resolve(root, "HEAD") is None
+    if history_sha is None and not unborn:
         raise GuardError(f"deploy_ref {history_ref!r} names no commit in {root}")
     head_sha = None
     if head is not None:
@@ -322,7 +327,10 @@ def _tree_changes(tracker: Tracker, parent: Mapping[str, str],
 
 def status(repo: Repository, ref: str | None) -> tuple[list[StatusRow], int]:
     """What each environment runs at the tip of `ref`, and since when."""
-    sha = gitdata.resolve(repo.root, ref or repo.settings.deploy_ref or "HEAD")
+    target = ref or repo.settings.deploy_ref or "HEAD"
+    sha = gitdata.resolve(repo.root, target)
+    if sha is None and (ref is not None or gitdata.resolve(repo.root, "HEAD") is not None):
+        raise GuardError(f"{target!r} names no commit")
     with gitdata.ObjectReader(repo.root) as reader:
         replay = _Replay(repo, reader)
         replay.run(sha)

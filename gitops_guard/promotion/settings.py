@@ -63,9 +63,6 @@ class Settings(NamedTuple):
         """The environment a path segment names, through `aliases`."""
         return self.environments.get(self.aliases.get(folder, folder))
 
-    def downstream_order(self) -> list[str]:
-        return list(self.environments)
-
 
 def parse_duration(text: str) -> int:
     """`24h`, `1h30m`, `2d` -> seconds (the schema has checked the shape)."""
@@ -244,7 +241,7 @@ def _afters(entries: Sequence[Any]) -> dict[str, list[str]]:
     previous: str | None = None
     for entry in entries:
         name = _env_name(entry)
-        if name is None:
+        if name is None or name in graph:  # a repeated name is reported on its own
             continue
         after = entry.get("after") if isinstance(entry, dict) else None
         if isinstance(after, list):

@@ -174,7 +174,8 @@ class Tracker:
             extraction = extract(location.extractor, _TreeView(self), placement.path,
                                  location.options)
         except ExtractError as error:
-            return Placed(placement, {}, frozenset({placement.path}), error)
+            # The broken file may be a base: a change to it must re-extract this placement.
+            return Placed(placement, {}, frozenset({placement.path, error.path}), error)
         return Placed(placement, group_values(extraction), extraction.reads | {placement.path})
 
     def parsed(self, blob: str) -> bool:
@@ -189,7 +190,7 @@ class Tracker:
             parsed = self._parse(path, blob)
             _bounded_put(self._parsed, blob, parsed, _PARSE_CACHE)
         if isinstance(parsed, ExtractError):
-            raise ExtractError(path, parsed.line, parsed.message)
+            raise ExtractError(path, parsed.line, parsed.message, parsed.column)
         return parsed
 
     def _parse(self, path: str, blob: str) -> tuple[ParsedDocument, ...] | ExtractError:
@@ -203,7 +204,8 @@ class Tracker:
         try:
             return tuple(parse_yaml(text, TEXT_LOADER))
         except ParseFailure as failure:
-            return ExtractError(path, failure.line, f"the file does not parse: {failure.message}")
+            return ExtractError(path, failure.line, f"the file does not parse: {failure.message}",
+                                failure.column)
 
     # -- reading the state -------------------------------------------------------------------
 

@@ -42,5 +42,6 @@ def render(result: RunResult, options: ReportOptions) -> str:
     counts = severity_counts(result.findings)
     lines.append(f"gitops-guard: {plural(counts['error'], 'error')}, "
                  f"{plural(counts['warning'], 'warning')}, {plural(counts['info'], 'notice')} "
-                 f"in {plural(len(result.files), 'file')}; {len(result.suppressed)} suppressed")
+                 f"in {result.scope or plural(len(result.files), 'file')}; "
+                 f"{len(result.suppressed)} suppressed")
     return "\n".join(lines) + "\n"
