@@ -3,6 +3,7 @@ whole process tree, and peers installed into their own venvs under bench/.out/ve
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 import threading
@@ -53,6 +54,15 @@ def timed(argv: list[str], cwd: Path, env: dict[str, str], *,
     if check and process.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} failed ({process.returncode}):\n{err.strip()}")
     return seconds, peak, out
+
+
+def repeated(argv: list[str], cwd: Path, env: dict[str, str], runs: int
+             ) -> tuple[float, float, int, str]:
+    """Best and median seconds of `runs` runs after a warm-up, peak RSS, last stdout."""
+    timed(argv, cwd, env, check=True)  # warm-up: byte-code and file caches
+    measured = [timed(argv, cwd, env, check=True) for _ in range(runs)]
+    times = [m[0] for m in measured]
+    return min(times), statistics.median(times), max(m[1] for m in measured), measured[-1][2]
 
 
 def ensure_venv(peer: str, requirement: str) -> Path:

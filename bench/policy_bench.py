@@ -32,7 +32,6 @@ import argparse
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,7 +43,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from measure import ensure_venv, timed  # noqa: E402
+from measure import ensure_venv, repeated  # noqa: E402
 
 PEERS = {"checkov": "checkov==3.3.30"}
 
@@ -223,15 +222,6 @@ def expected_files(index: dict[str, list[str]]) -> dict[str, tuple[set[str], set
 
 # -- running ----------------------------------------------------------------------------------
 
-def measure(argv: list[str], cwd: Path, env: dict[str, str], runs: int
-            ) -> tuple[float, float, int, str]:
-    """Best and median seconds of `runs` runs after a warm-up, peak RSS, last stdout."""
-    timed(argv, cwd, env, check=True)  # warm-up: byte-code and file caches
-    measured = [timed(argv, cwd, env, check=True) for _ in range(runs)]
-    times = [m[0] for m in measured]
-    return min(times), statistics.median(times), max(m[1] for m in measured), measured[-1][2]
-
-
 def our_findings(out: str) -> dict[str, set[str]]:
     """File name -> rule ids that `gitops-guard ... --format json` reported on it."""
     flagged: dict[str, set[str]] = {}
@@ -343,7 +333,7 @@ def main() -> int:
         for jobs in ("1", None):
             argv = [*ours, "policy", "check", "deployments", "--format", "json",
                     *(["--jobs", jobs] if jobs else [])]
-            best, median, peak, out = measure(argv, root, env, args.runs)
+            best, median, peak, out = repeated(argv, root, env, args.runs)
             short = f"--jobs {jobs}" if jobs else f"default jobs ({os.cpu_count()})"
             rows.append((f"gitops-guard policy check {short}", short, best, median, peak))
             results["gitops-guard"] = our_findings(out)
@@ -352,7 +342,7 @@ def main() -> int:
             checkov_env["CKV_SKIP_PACKAGE_UPDATE_CHECK"] = "true"
             argv = [str(checkov), "-d", "deployments", "--framework", "kubernetes", "--quiet",
                     "--compact", "-o", "json", "--skip-download"]
-            best, median, peak, out = measure(argv, root, checkov_env, args.runs)
+            best, median, peak, out = repeated(argv, root, checkov_env, args.runs)
             rows.append((f"checkov {checkov_version(checkov)} -d DIR --framework kubernetes",
                          "Checkov", best, median, peak))
             results["Checkov"] = checkov_findings(out)

@@ -42,7 +42,6 @@ import os
 import random
 import re
 import shlex
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,7 +52,7 @@ from typing import NamedTuple
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from measure import timed  # noqa: E402
+from measure import repeated  # noqa: E402
 
 APPS = ("payments", "checkout", "cart", "catalog", "search", "identity", "ledger", "billing",
         "orders", "inventory", "shipping", "notifications", "reviews", "pricing",
@@ -412,15 +411,6 @@ def git_env() -> dict[str, str]:
 
 # -- running ----------------------------------------------------------------------------------
 
-def measure(argv: list[str], cwd: Path, env: dict[str, str], runs: int
-            ) -> tuple[float, float, int, str]:
-    """Best and median seconds of `runs` runs after a warm-up, peak RSS, last stdout."""
-    timed(argv, cwd, env, check=True)  # warm-up: byte-code and file caches
-    measured = [timed(argv, cwd, env, check=True) for _ in range(runs)]
-    times = [m[0] for m in measured]
-    return min(times), statistics.median(times), max(m[1] for m in measured), measured[-1][2]
-
-
 def score(out: str, history: History, shas: list[str]) -> tuple[int, bool]:
     """Print what the audit found against what was planted; return the number of findings
     and whether every planted kind was found."""
@@ -483,10 +473,10 @@ def main() -> int:
         print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, git {version}; "
               f"best and median of {args.runs} runs after a warm-up")
         argv = [*ours, "promotion", "audit", "--format", "json"]
-        best, median, peak, out = measure(argv, root, env, args.runs)
+        best, median, peak, out = repeated(argv, root, env, args.runs)
         git_log = ["git", "log", "-p", "--first-parent", "--", *PEER_PATHS]
         peer = ["sh", "-c", f"exec {shlex.join(git_log)} >/dev/null"]
-        peer_best, peer_median, peer_peak, _ = measure(peer, root, env, args.runs)
+        peer_best, peer_median, peer_peak, _ = repeated(peer, root, env, args.runs)
         rows = [("gitops-guard promotion audit --format json", best, median, peak),
                 ("git log -p --first-parent -- <apps paths>", peer_best, peer_median, peer_peak)]
         print(f"\n{'command':<46} {'best s':>7} {'median s':>9} {'commits/s':>10} "

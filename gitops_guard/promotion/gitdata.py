@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, NamedTuple
 
@@ -111,29 +111,28 @@ def first_parent_history(root: Path, ref: str, pathspecs: Sequence[str]) -> list
 
 def tree_files(root: Path, rev: str) -> dict[str, str]:
     """path -> blob id of every regular file in the tree of `rev`."""
-    out = git(root, "ls-tree", "-r", "-z", "--full-tree", rev)
-    files: dict[str, str] = {}
-    for entry in out.split(b"\0"):
-        if not entry:
-            continue
-        meta, _, path = entry.partition(b"\t")
-        mode, kind, blob = meta.decode("ascii").split()
-        if kind == "blob" and mode.startswith("100"):
-            files[os.fsdecode(path)] = blob
-    return files
+    # "<mode> blob <sha>\t<path>"
+    return _regular_files(git(root, "ls-tree", "-r", "-z", "--full-tree", rev),
+                          lambda mode, kind, _sha: kind == "blob", sha_field=2)
 
 
 def index_files(root: Path) -> dict[str, str]:
     """path -> blob id of every regular file staged in the index (stage 0)."""
-    out = git(root, "ls-files", "--stage", "-z")
+    # "<mode> <sha> <stage>\t<path>"
+    return _regular_files(git(root, "ls-files", "--stage", "-z"),
+                          lambda mode, _sha, stage: stage == "0", sha_field=1)
+
+
+def _regular_files(out: bytes, keep: Callable[[str, str, str], bool],
+                   sha_field: int) -> dict[str, str]:
     files: dict[str, str] = {}
     for entry in out.split(b"\0"):
         if not entry:
             continue
         meta, _, path = entry.partition(b"\t")
-        mode, blob, stage = meta.decode("ascii").split()
-        if stage == "0" and mode.startswith("100"):
-            files[os.fsdecode(path)] = blob
+        fields = meta.decode("ascii").split()
+        if fields[0].startswith("100") and keep(*fields):
+            files[os.fsdecode(path)] = fields[sha_field]
     return files
 
 
