@@ -10,6 +10,8 @@ from typing import Any
 
 from gitops_guard.checks import CHECKS
 from gitops_guard.findings import Rule, Severity
+from gitops_guard.render.rules import RENDER_CHECK
+from gitops_guard.render.rules import RULES as RENDER_RULES
 
 RULE_NO_REASON = "GG-SUPPRESS-001"
 RULE_EXPIRED = "GG-SUPPRESS-002"
@@ -19,11 +21,25 @@ RULE_UNKNOWN_RULE = "GG-SUPPRESS-003"
 # (`rules:` in the config can still change their severity).
 SUPPRESSION_RULES = (
     Rule(RULE_NO_REASON, "SuppressionWithoutReason", Severity.ERROR,
-         "A suppression (annotation, comment or waiver) gives no reason, so it does not apply."),
+         "A suppression (annotation, comment or waiver) gives no reason, so it does not apply.",
+         why="A suppression hides a finding from everyone who comes later; without a reason "
+             "nobody can judge whether it still holds, so it does not apply and the finding "
+             "it was meant for is reported too.",
+         fix="Give the reason: after the rule in a comment (# gitops-guard: "
+             "ignore[GG-MANIFEST-002] the legacy controller reads the last value), as the "
+             "annotation's value, or as the waiver's reason:."),
     Rule(RULE_EXPIRED, "WaiverExpired", Severity.ERROR,
-         "A config waiver is past its expires date, so it no longer applies."),
+         "A config waiver is past its expires date, so it no longer applies.",
+         why="A waiver's expires date is the promise to look at it again; after that date it "
+             "no longer applies and its findings are back.",
+         fix="Fix the findings and delete the waiver, or move expires: to a later date with a "
+             "current reason."),
     Rule(RULE_UNKNOWN_RULE, "SuppressionUnknownRule", Severity.WARNING,
-         "A suppression names a rule id that does not exist (a typo?)."),
+         "A suppression names a rule id that does not exist (a typo?).",
+         why="A suppression that names no known rule suppresses nothing: usually a typo, so "
+             "the finding it was meant for is still reported.",
+         fix="Correct the rule id (gitops-guard rules lists them all) or delete the "
+             "suppression."),
 )
 SUPPRESSION_CHECK = "suppression"
 POLICY_CHECK = "policy"
@@ -33,7 +49,7 @@ POLICY_CHECK = "policy"
 def rule_catalog() -> Mapping[str, Rule]:
     """The rules every run knows, read-only and computed once: the engine's, each check's
     fixed rules, and the rules a check defines as data (the built-in policy pack)."""
-    rules = {rule.id: rule for rule in SUPPRESSION_RULES}
+    rules = {rule.id: rule for rule in (*SUPPRESSION_RULES, *RENDER_RULES)}
     for check in CHECKS.values():
         rules.update((rule.id, rule) for rule in check.rules)
         if check.data_rules is not None:
@@ -61,4 +77,6 @@ def rule_check(rule_id: str) -> str:
     # Rule ids defined as data (policies) are lowercase; every fixed rule id is GG-*.
     if not rule_id.startswith("GG-"):
         return POLICY_CHECK
+    if any(rule.id == rule_id for rule in RENDER_RULES):
+        return RENDER_CHECK
     return SUPPRESSION_CHECK

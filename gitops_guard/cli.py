@@ -18,7 +18,9 @@ from gitops_guard import __version__
 from gitops_guard.errors import GuardError
 
 if TYPE_CHECKING:
+    from gitops_guard.config import Config
     from gitops_guard.engine import RunResult
+    from gitops_guard.staged import StagedIndex
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 FORMATS = ("text", "json", "sarif", "junit", "github")
@@ -50,16 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
 
     run_options, schema_options = _run_options(), _schema_options()
-    policy_options = _policy_options()
+    policy_options, render_options = _policy_options(), _render_options()
     check = commands.add_parser(
-        "check", parents=[run_options, schema_options, policy_options],
+        "check", parents=[run_options, schema_options, policy_options, render_options],
         help="run the checks on files and directories (default: the current one)",
         description="Run the enabled checks. Exit 0: clean; 1: findings at or above --fail-on; "
                     "2: usage or config error; 3: internal error.")
     check.add_argument("--checks", type=_check_list, metavar="A,B",
                        help="run only these checks (default: all, or `checks:` in the config)")
     commands.add_parser(
-        "schema", parents=[run_options, schema_options],
+        "schema", parents=[run_options, schema_options, render_options],
         help="validate objects against the Kubernetes schemas (check --checks schema)",
         description="Validate every object against the schema of its kind: the bundled "
                     "Kubernetes schemas, CRDs found among the files, and schema locations.")
@@ -91,9 +93,46 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sops_commands(commands)
     _add_policy_commands(commands, run_options, policy_options)
     _add_promotion_commands(commands)
+    _add_install_hooks(commands)
     commands.add_parser("rules", help="list every rule id with its severity and summary")
     commands.add_parser("config-schema", help="print the JSON schema of .gitops-guard.yaml")
+    _add_comfort_commands(commands)
     return parser
+
+
+def _add_comfort_commands(commands: Any) -> None:
+    explain = commands.add_parser(
+        "explain", help="what a rule checks, why it matters, how to fix or waive it",
+        description="Explain a rule of the config found from the working directory: a "
+                    "GG-* or PROMO rule, a built-in policy or one of the team's policies.")
+    explain.add_argument("rule", metavar="RULE", help="a rule id (`gitops-guard rules`)")
+    explain.add_argument("--config", metavar="FILE", help="config file")
+    init = commands.add_parser(
+        "init", help="write a commented .gitops-guard.yaml for this repository",
+        description="Look at the repository (Flux, Argo CD, kustomize overlays, .sops.yaml, "
+                    "CRDs) and write a commented .gitops-guard.yaml at its root (or DIR); "
+                    "print a .pre-commit-config.yaml snippet. An existing config is kept "
+                    "unless --force.")
+    init.add_argument("directory", nargs="?", metavar="DIR",
+                      help="where to write it (default: the git work tree's root, else the "
+                           "working directory)")
+    init.add_argument("--force", action="store_true", help="replace an existing config")
+
+
+def _add_install_hooks(commands: Any) -> None:
+    install = commands.add_parser(
+        "install-hooks", help="install plain git pre-commit and pre-push hooks (no pre-commit "
+                              "framework needed)",
+        description="Write gitops-guard's pre-commit hook (check --staged, then the promotion "
+                    "check when configured) and pre-push hook (the promotion check of each "
+                    "pushed branch) into this repository's hooks directory (core.hooksPath "
+                    "honoured). An existing hook that is not gitops-guard's is kept unless "
+                    "--force.")
+    install.add_argument("--force", action="store_true",
+                         help="replace existing hooks that are not gitops-guard's (the old "
+                              "one is kept as NAME.orig)")
+    install.add_argument("--no-pre-push", action="store_true",
+                         help="install only the pre-commit hook")
 
 
 def _policy_options() -> argparse.ArgumentParser:
@@ -107,6 +146,16 @@ def _policy_options() -> argparse.ArgumentParser:
     return options
 
 
+def _render_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--render", choices=("kustomize", "none"),
+                         help="kustomize: the schema and policy checks read what `kustomize "
+                              "build` renders from each kustomization root, findings mapped "
+                              "back to the source lines (default: `render:` in the config, "
+                              "else none)")
+    return options
+
+
 def _add_policy_commands(commands: Any, run_options: argparse.ArgumentParser,
                          policy_options: argparse.ArgumentParser) -> None:
     policy = commands.add_parser(
@@ -115,7 +164,7 @@ def _add_policy_commands(commands: Any, run_options: argparse.ArgumentParser,
                     "built-in pack and the files `policy.paths` in the config names.")
     actions = policy.add_subparsers(dest="policy_command", metavar="COMMAND")
     actions.required = True
-    actions.add_parser("check", parents=[run_options, policy_options],
+    actions.add_parser("check", parents=[run_options, policy_options, _render_options()],
                        help="run only the policy check (check --checks policy)",
                        description="Evaluate every object against the active policies.")
     listing = actions.add_parser("list", help="every active policy: id, level, pack, source")
@@ -154,6 +203,9 @@ def _add_promotion_commands(commands: Any) -> None:
     check.add_argument("--commit-msg", metavar="FILE",
                        help="the commit message being written (a commit-msg hook), for "
                             "override trailers")
+    check.add_argument("--if-configured", action="store_true",
+                       help="exit 0 with a note when the config has no `promotion:` section "
+                            "(git hooks and CI templates shared by many repositories)")
     audit = actions.add_parser(
         "audit", parents=[report],
         help="replay all history and report every violation with its commit",
@@ -253,6 +305,9 @@ def _run_options() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories")
     check.add_argument("--jobs", "-j", type=_jobs, default=os.cpu_count() or 1, metavar="N",
                        help="worker processes for large runs (default: number of CPUs)")
+    check.add_argument("--staged", action="store_true",
+                       help="check what is staged in the git index, not the working tree "
+                            "(a git pre-commit hook); no PATH: every staged file")
     return check
 
 
@@ -270,6 +325,9 @@ def _report_options() -> argparse.ArgumentParser:
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                        help="colour text output (auto: only on a terminal, unless NO_COLOR)")
     check.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    check.add_argument("--summary", action="store_true",
+                       help="after the report, count findings per check and rule (on stderr "
+                            "unless the report is text on stdout)")
     return check
 
 
@@ -302,6 +360,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rules(sys.stdout)
         if args.command == "config-schema":
             return _config_schema(sys.stdout)
+        if args.command == "explain":
+            return _explain(args.rule, args.config)
+        if args.command == "init":
+            from gitops_guard.init_command import init
+
+            return init(args.directory, args.force, Path.cwd(), sys.stdout)
         if args.command == "sops":
             return _sops(args)
         if args.command == "policy" and args.policy_command != "check":
@@ -312,6 +376,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return policy_test([Path(p) for p in args.paths], sys.stdout)
         if args.command == "promotion":
             return _promotion(args)
+        if args.command == "install-hooks":
+            from gitops_guard.install_hooks import install_hooks
+
+            return install_hooks(Path.cwd(), force=args.force, pre_push=not args.no_pre_push,
+                                 stream=sys.stdout)
         if args.command == "secrets" and args.secrets_command == "baseline":
             from gitops_guard.baseline_command import baseline_command
 
@@ -344,6 +413,12 @@ def _check(args: argparse.Namespace) -> int:
     config = load_config(find_config(args.config, os.environ, cwd, args.paths), cwd)
     if args.fail_on:
         config = dataclasses.replace(config, fail_on=Severity(args.fail_on))
+    render = getattr(args, "render", None)  # `secrets scan` renders nothing
+    if render is not None:
+        if render == "kustomize" and args.staged:
+            raise GuardError("--render kustomize builds the working tree, not the index: it "
+                             "cannot be combined with --staged")
+        config = dataclasses.replace(config, render=None if render == "none" else render)
     # `secrets scan` has no schema flags.
     schema_flags = {key: value for key, value in (
         ("kubernetes_version", getattr(args, "kubernetes_version", None)),
@@ -365,8 +440,32 @@ def _check(args: argparse.Namespace) -> int:
     names = {"schema": ["schema"], "secrets": ["secrets"], "policy": ["policy"]}.get(args.command)
     names = names or args.checks
     checks = select_checks(names, config)
-    result = run(args.paths, config, checks, cwd=cwd, jobs=args.jobs)
+    index = None
+    if args.staged:
+        from gitops_guard.staged import read_index
+
+        index = read_index(cwd)
+        _warn_unstaged(index, config)
+    from gitops_guard import progress
+
+    bar = progress.for_run(sys.stderr, os.environ, args.quiet)
+    try:
+        result = run(args.paths, config, checks, cwd=cwd, jobs=args.jobs, staged=index,
+                     progress=bar.update if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
     return _report(args, result)
+
+
+def _warn_unstaged(index: StagedIndex, config: Config) -> None:
+    from gitops_guard.baseline import FILE_NAME
+
+    # The config and baseline are read from the working tree, even with --staged.
+    for path in (config.path, config.baseline or config.root / FILE_NAME):
+        if path is not None and index.has_unstaged_changes(path):
+            print(f"gitops-guard: warning: {path.name} has unstaged changes; --staged reads "
+                  "it from the working tree", file=sys.stderr)
 
 
 def _promotion(args: argparse.Namespace) -> int:
@@ -376,6 +475,11 @@ def _promotion(args: argparse.Namespace) -> int:
     if args.promotion_command == "status":
         return promotion_command.status(args.config, cwd, args.ref, args.format, args.now,
                                         sys.stdout)
+    if args.promotion_command == "check" and args.if_configured and \
+            not promotion_command.configured(args.config, cwd):
+        print("gitops-guard: no `promotion:` section in the config; promotion check skipped",
+              file=sys.stderr)
+        return EXIT_OK
     if args.promotion_command == "audit":
         result = promotion_command.audit(args.config, cwd, args.ref)
     else:
@@ -398,6 +502,13 @@ def _report(args: argparse.Namespace, result: RunResult) -> int:
         _write_atomically(Path(args.output), report)
     else:
         _write(sys.stdout, report)
+    if args.summary:
+        from gitops_guard.reporters import summary
+
+        # Beside a text report on stdout; elsewhere stderr, so machine output stays valid.
+        beside = args.format == "text" and not to_file
+        _write(sys.stdout if beside else sys.stderr,
+               ("\n" if beside and report else "") + summary.render(result))
     for error in result.internal_errors:
         print(f"gitops-guard: internal error in check {error.check} on {error.path} "
               f"({error.summary}); this is a bug, please report it", file=sys.stderr)
@@ -474,6 +585,15 @@ def _rules(stream: TextIO) -> int:
         stream.write(f"{rule.id:<18} {rule.severity.value:<8} {rule_check(rule.id):<12} "
                      f"{rule.summary}\n")
     return EXIT_OK
+
+
+def _explain(rule_id: str, config_file: str | None) -> int:
+    from gitops_guard.config import find_config, load_config
+    from gitops_guard.explain import explain
+
+    cwd = Path.cwd()
+    return explain(rule_id, load_config(find_config(config_file, os.environ, cwd), cwd),
+                   sys.stdout)
 
 
 def _config_schema(stream: TextIO) -> int:

@@ -69,6 +69,8 @@ class Config:
     waivers: tuple[Waiver, ...] = ()
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     baseline: Path | None = None  # a baseline named in the config
+    # "kustomize": schema and policy see what kustomize renders (docs/render.md); None: files.
+    render: str | None = None
 
     def section(self, check: str) -> Mapping[str, Any]:
         return self.sections.get(check, {})
@@ -87,30 +89,67 @@ class Config:
 def schema() -> dict[str, Any]:
     """The JSON schema of the config file (also published by `gitops-guard config-schema`)."""
     strings = {"type": "array", "items": {"type": "string", "minLength": 1}}
+
+    def globs_of(what: str) -> dict[str, Any]:
+        return {**strings, "description": what}
+
+    # Each key says what it does, and its default when it has a fixed one: `config-schema`
+    # shows them in editors, and docs/config-reference.md is generated from them.
     properties: dict[str, Any] = {
         # A check that reads git history is refused with its own message (_semantic_problems).
         "checks": {"type": "array", "items": {"enum": sorted(CHECKS)}, "uniqueItems": True,
-                   "minItems": 1},
-        "exclude": strings,
+                   "minItems": 1,
+                   "description": "the checks `gitops-guard check` runs (default: every check "
+                                  "that reads files; promotion reads git history and is "
+                                  "refused here); --checks replaces it"},
+        "exclude": globs_of("path globs that are not checked, relative to this file "
+                            "(.gitignore-like; a directory covers everything below it)"),
         "max_file_size": {"anyOf": [{"type": "integer", "minimum": 1},
-                                    {"type": "string", "pattern": _SIZE.pattern}]},
-        "fail_on": {"enum": ["error", "warning"]},
-        "baseline": {"type": "string", "minLength": 1},
+                                    {"type": "string", "pattern": _SIZE.pattern}],
+                          "default": "8MiB",
+                          "description": "larger YAML and JSON files are not read "
+                                         "(GG-MANIFEST-010): bytes, or a size such as 512KiB "
+                                         "or 10MB"},
+        "fail_on": {"enum": ["error", "warning"], "default": "error",
+                    "description": "the lowest severity that makes a run exit 1; --fail-on "
+                                   "overrides it"},
+        "baseline": {"type": "string", "minLength": 1,
+                     "description": "the baseline of known secrets, relative to this file "
+                                    "(default: .gitops-guard-baseline.json beside it, when it "
+                                    "exists)"},
+        "render": {"enum": ["kustomize", "none"], "default": "none",
+                   "description": "kustomize: the schema and policy checks read what "
+                                  "`kustomize build` renders from each kustomization root "
+                                  "(docs/render.md); --render overrides it"},
         # `off` is written unquoted, and YAML 1.1 reads it as false: accept both.
         "rules": {"type": "object",
-                  "additionalProperties": {"enum": ["error", "warning", "info", "off", False]}},
-        "waivers": {"type": "array", "items": {
+                  "additionalProperties": {"enum": ["error", "warning", "info", "off", False]},
+                  "description": "rule id -> level for this repository; off drops the rule's "
+                                 "findings (and turns a policy off); no globs"},
+        "waivers": {"type": "array", "description": "suppressions kept in the config, each "
+                                                    "with a reason and an optional expiry",
+                    "items": {
             "type": "object",
             "additionalProperties": False,
             "required": ["rules"],
             "properties": {
                 "rules": {"type": "array", "minItems": 1,
-                          "items": {"type": "string", "pattern": _RULE_PATTERN}},
+                          "items": {"type": "string", "pattern": _RULE_PATTERN},
+                          "description": "rule ids or shell globs (GG-SCHEMA-*, pss-restricted-*)"},
                 "match": {"type": "object", "additionalProperties": False,
-                          "properties": dict.fromkeys(
-                              ("paths", "kinds", "namespaces", "names"), strings)},
-                "reason": {"type": ["string", "null"]},
-                "expires": {"type": "string", "pattern": _DATE.pattern},
+                          "description": "which findings it covers: every list given must "
+                                         "match (any pattern in a list); none: everywhere",
+                          "properties": {
+                              "paths": globs_of("path globs, as in exclude"),
+                              "kinds": globs_of("globs on the object's kind"),
+                              "namespaces": globs_of("globs on metadata.namespace"),
+                              "names": globs_of("globs on metadata.name")}},
+                "reason": {"type": ["string", "null"],
+                           "description": "why the findings are accepted; a waiver without "
+                                          "one does not apply (GG-SUPPRESS-001)"},
+                "expires": {"type": "string", "pattern": _DATE.pattern,
+                            "description": "YYYY-MM-DD: applies through that day, then is "
+                                           "reported (GG-SUPPRESS-002)"},
             },
         }},
     }
@@ -361,4 +400,5 @@ def _build(data: dict[str, Any], path: Path, root_node: Any) -> Config:
         sections={name: data[name] for name in CHECKS if isinstance(data.get(name), dict)},
         baseline=Path(os.path.normpath(path.parent / data["baseline"]))
         if data.get("baseline") else None,
+        render=data["render"] if data.get("render", "none") != "none" else None,
     )

@@ -25,6 +25,8 @@ _SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
 class Candidate:
     path: Path  # absolute, not resolved through symlinks
     display: str  # relative to the working directory, forward slashes
+    # What to check instead of the file on disk (`--staged`: the index blob); None: read it.
+    content: bytes | None = None
 
 
 def find_git_root(start: Path) -> Path | None:

@@ -7,12 +7,14 @@ one process, because starting workers would cost more than it saves.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitops_guard import baseline as baseline_file
 from gitops_guard import suppression
@@ -34,6 +36,9 @@ from gitops_guard.findings import (
     fingerprint,
 )
 from gitops_guard.loader import load_file
+
+if TYPE_CHECKING:
+    from gitops_guard.staged import StagedIndex
 
 # Below this many files, one process is faster than starting workers.
 PARALLEL_MIN_FILES = 48
@@ -83,6 +88,8 @@ class Plan:
     baseline: Baseline | None = None
     # The baseline's entries by key, built once rather than per file.
     known: Mapping[tuple[str, str, str], baseline_file.Entry] = field(default_factory=dict)
+    # Checks not to run on a file: with --render, rendered objects stand in for it there.
+    skip: Mapping[Path, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -127,22 +134,50 @@ def select_checks(names: Sequence[str] | None, config: Config) -> tuple[str, ...
 
 def run(paths: Sequence[str], config: Config, checks: Sequence[str], *, cwd: Path,
         jobs: int = 1, today: datetime.date | None = None,
-        use_baseline: bool = True) -> RunResult:
+        use_baseline: bool = True, staged: StagedIndex | None = None,
+        progress: Callable[[int, int], None] | None = None) -> RunResult:
+    """Check `paths`; with `staged`, the files and contents of that git index instead.
+    `progress(done, total)` is called as files complete (the CLI's progress bar)."""
     enabled = [CHECKS[name] for name in checks]
-    candidates = discover(paths, cwd=cwd, wanted=lambda name: any(c.wants(name) for c in enabled),
-                          exclude=config.exclude, exclude_root=config.root)
+
+    def wanted(name: str) -> bool:
+        return any(c.wants(name) for c in enabled)
+
+    if staged is None:
+        candidates = discover(paths, cwd=cwd, wanted=wanted, exclude=config.exclude,
+                              exclude_root=config.root)
+    else:
+        candidates = staged.candidates(paths, cwd=cwd, wanted=wanted, exclude=config.exclude,
+                                       exclude_root=config.root)
     # The baseline lists secrets; a run without the secrets check neither needs nor reads it.
     baseline = load_baseline(config, cwd) if use_baseline and "secrets" in checks else None
     # The config file and baselines are read as what they are, not checked as manifests.
     own_files = {config.path, config.baseline}
     candidates = [c for c in candidates
                   if c.path not in own_files and c.path.name != baseline_file.FILE_NAME]
-    info = RunInfo(tuple(c.path for c in candidates), config, cwd)
+    info = RunInfo(tuple(c.path for c in candidates), config, cwd,
+                   {c.path: c.content for c in candidates if c.content is not None},
+                   tuple(Path(os.path.normpath(cwd / p)) for p in paths or ["."]))
     states = {check.name: check.prepare(info) for check in enabled if check.prepare is not None}
     plan = Plan(tuple(checks), config, cwd, find_git_root(cwd) or cwd,
                 today or datetime.datetime.now(datetime.UTC).date(), states, baseline,
                 baseline.by_key() if baseline is not None else {})
-    file_results = list(_check_all(candidates, plan, jobs))
+    rendering = None
+    if staged is None and config.render is not None:  # the index is not what kustomize reads
+        from gitops_guard.render import kustomize_run
+
+        if kustomize_run.wanted(config, checks):
+            rendering = kustomize_run.render(paths, candidates, config, checks, cwd, jobs)
+            plan = dataclasses.replace(plan, skip=rendering.skip)
+    file_results = []
+    for file_result in _check_all(candidates, plan, jobs):
+        file_results.append(file_result)
+        if progress is not None:
+            progress(len(file_results), len(candidates))
+    if rendering is not None:
+        from gitops_guard.render import kustomize_run
+
+        file_results += kustomize_run.check(rendering, plan)
     return _collect(file_results, plan)
 
 
@@ -185,39 +220,30 @@ def _check_chunk(chunk: Sequence[Candidate], plan: Plan) -> list[FileResult]:
 def check_file(candidate: Candidate, plan: Plan) -> FileResult:
     """Load one file, run every enabled check on it, apply suppressions."""
     config = plan.config
-    source = load_file(candidate.path, candidate.display, config.max_file_size)
+    source = load_file(candidate.path, candidate.display, config.max_file_size,
+                       content=candidate.content)
     repo_path = display_path(candidate.path, plan.repo_root)
     rules = config.catalog
-    suppressor = suppression.FileSuppressor(
-        text=source.text or "",
-        repo_path=display_path(candidate.path, config.root),
-        waivers=suppression.active_waivers(config, plan.today),
-        rules=rules,
-        baseline=plan.known,
-        baseline_path=display_path(candidate.path, plan.baseline.root)
-        if plan.baseline is not None else "")
+    suppressor = file_suppressor(source, plan)
     raw: list[tuple[Document | None, str, Problem]] = []
-    internal: list[InternalError] = []
     if source.error is not None:
         error = source.error
         raw.append((None, "manifest", Problem(error.rule, error.message, line=error.line,
                                               column=error.column)))
-    for check in (CHECKS[name] for name in plan.checks):
-        if source.kind not in check.file_kinds:
-            continue
-        context = CheckContext(config.section(check.name), config, source,
-                               plan.states.get(check.name))
-        for document, problem in _run_check(check, source, context, internal):
-            raw.append((document, check.name, problem))
+    skipped = plan.skip.get(candidate.path, frozenset())
+    problems, internal = run_checks(source, plan,
+                                    [name for name in plan.checks if name not in skipped])
+    raw += problems
     if source.text is not None and any(m in source.text for m in suppression.MARKERS):
         _ = suppressor.directives  # reports comments that name unknown rules
     if source.text is not None and suppression.ANNOTATION_PREFIX in source.text:
-        for document in source.documents:
-            suppressor.check_annotations(document)
+        for annotated in source.documents:
+            suppressor.check_annotations(annotated)
     findings: list[Finding] = []
     suppressed: list[SuppressedFinding] = []
     for document, check_name, problem in raw:
-        finding = _finding(check_name, problem, document, source, repo_path, config, rules)
+        finding = make_finding(check_name, problem, document, source, repo_path, config,
+                               rules)
         if finding is None:
             continue
         verdict = suppressor.verdict(finding, document)
@@ -226,8 +252,8 @@ def check_file(candidate: Candidate, plan: Plan) -> FileResult:
         else:
             suppressed.append(SuppressedFinding(finding, verdict.reason, verdict.via))
     for document, problem in suppressor.problems:
-        finding = _finding(SUPPRESSION_CHECK, problem, document, source, repo_path, config,
-                           rules)
+        finding = make_finding(SUPPRESSION_CHECK, problem, document, source, repo_path,
+                               config, rules)
         if finding is not None:
             findings.append(finding)
     objects = tuple(doc.resource for doc in source.documents if doc.role in _OBJECT_ROLES)
@@ -235,6 +261,34 @@ def check_file(candidate: Candidate, plan: Plan) -> FileResult:
                             source.error.rule) if source.error is not None else None)
     return FileResult(source.display, source.kind, len(source.documents), objects,
                       tuple(findings), tuple(suppressed), file_error, tuple(internal))
+
+
+def file_suppressor(source: SourceFile, plan: Plan) -> suppression.FileSuppressor:
+    """The annotations, comments, waivers and baseline that apply to this file's findings."""
+    config = plan.config
+    return suppression.FileSuppressor(
+        text=source.text or "",
+        repo_path=display_path(source.path, config.root),
+        waivers=suppression.active_waivers(config, plan.today),
+        rules=config.catalog,
+        baseline=plan.known,
+        baseline_path=display_path(source.path, plan.baseline.root)
+        if plan.baseline is not None else "")
+
+
+def run_checks(source: SourceFile, plan: Plan, names: Iterable[str]
+               ) -> tuple[list[tuple[Document | None, str, Problem]], list[InternalError]]:
+    """The named checks' problems on a loaded file (or on objects rendered in memory)."""
+    raw: list[tuple[Document | None, str, Problem]] = []
+    internal: list[InternalError] = []
+    for check in (CHECKS[name] for name in names):
+        if source.kind not in check.file_kinds:
+            continue
+        context = CheckContext(plan.config.section(check.name), plan.config, source,
+                               plan.states.get(check.name))
+        for document, problem in _run_check(check, source, context, internal):
+            raw.append((document, check.name, problem))
+    return raw, internal
 
 
 def _run_check(check: Check, source: SourceFile, context: CheckContext,
@@ -266,8 +320,9 @@ def _severity(rule_id: str, config: Config, rules: Mapping[str, Rule],
     return rule.severity if rule is not None else Severity.ERROR
 
 
-def _finding(check: str, problem: Problem, document: Document | None, source: SourceFile,
-             repo_path: str, config: Config, rules: Mapping[str, Rule]) -> Finding | None:
+def make_finding(check: str, problem: Problem, document: Document | None,
+                 source: SourceFile, repo_path: str, config: Config,
+                 rules: Mapping[str, Rule]) -> Finding | None:
     severity = _severity(problem.rule, config, rules, problem.severity)
     if severity is None:
         return None

@@ -28,7 +28,7 @@ _RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
 
 
 class Rule(NamedTuple):
-    """Metadata of one rule, shown in SARIF and in the docs."""
+    """Metadata of one rule, shown in SARIF, in the docs and by `gitops-guard explain`."""
 
     id: str
     name: str
@@ -36,6 +36,13 @@ class Rule(NamedTuple):
     summary: str
     # Findings of some rules (plaintext secrets) must not be silenced by a comment in the file.
     inline_suppressible: bool = True
+    # For `explain`: why the problem matters, how to fix it, which in-file suppressions can
+    # reach its findings (a file-level finding has no object to annotate, one without a line
+    # no comment), and a note on waiving it. Written next to each check's rules.
+    why: str = ""
+    fix: str = ""
+    inline: tuple[str, ...] = ("annotation", "comment")
+    waive: str = ""
 
 
 class Problem(NamedTuple):

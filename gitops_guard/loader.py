@@ -65,10 +65,12 @@ def file_kind(path: Path) -> FileKind:
 
 
 def load_file(path: Path, display: str, max_size: int,
-              yaml_loader: type[Any] | None = None) -> SourceFile:
+              yaml_loader: type[Any] | None = None, content: bytes | None = None) -> SourceFile:
+    """Load `path`, or `content` in its place (a staged blob) without opening the file."""
     kind = file_kind(path)
     source = SourceFile(path=path, display=display, kind=kind)
-    raw = _read(path, max_size, source)
+    raw = _read(path, max_size, source) if content is None else _limited(content, max_size,
+                                                                        source)
     text = _decode(raw, source) if raw is not None else None
     if text is None:
         if kind is FileKind.TEXT:
@@ -136,6 +138,13 @@ def _read(path: Path, max_size: int, source: SourceFile) -> bytes | None:
         source.error = LoadError(RULE_TOO_LARGE, _too_large(len(raw), max_size))
         return None
     return raw
+
+
+def _limited(content: bytes, max_size: int, source: SourceFile) -> bytes | None:
+    if len(content) > max_size:
+        source.error = LoadError(RULE_TOO_LARGE, _too_large(len(content), max_size))
+        return None
+    return content
 
 
 def _too_large(size: int, limit: int) -> str:

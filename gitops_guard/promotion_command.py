@@ -41,6 +41,12 @@ def _setup(config_path: str | None, cwd: Path) -> tuple[Config, run.Repository]:
     return config, run.open_repository(root, settings.load(section, prefix), config.root)
 
 
+def configured(config_path: str | None, cwd: Path) -> bool:
+    """Whether the config found from `cwd` has a `promotion:` section (`--if-configured`)."""
+    config = load_config(find_config(config_path, os.environ, cwd), cwd)
+    return bool(config.section(CHECK))
+
+
 def parse_now(text: str | None) -> int:
     if text is None:
         return int(datetime.datetime.now(datetime.UTC).timestamp())

@@ -114,3 +114,14 @@ metadata:
 
 def is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Wheels of this project, its build backend and every dependency, built offline from
+    what is installed (tests/wheelhouse.py): pip installs the project from it with no index."""
+    from tests import wheelhouse as builder
+
+    directory = tmp_path_factory.mktemp("wheelhouse")
+    builder.build(REPO_ROOT, directory)
+    return directory

@@ -14,6 +14,7 @@ import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitops_guard.documents import DocRole, Document, FileKind, SourceFile
@@ -36,6 +37,19 @@ class RunInfo(NamedTuple):
     paths: Sequence[Path]
     config: Config
     cwd: Path
+    # With --staged: each candidate's index content, to read instead of the working tree.
+    contents: Mapping[Path, bytes] = MappingProxyType({})
+    # The PATHs as named (absolute; none: the working directory), so `repo_context` can tell
+    # whether the run already covers the whole repository.
+    targets: Sequence[Path] = ()
+
+    def read_bytes(self, path: Path, limit: int) -> bytes:
+        """At most `limit` bytes of a candidate: its staged content, else the file (OSError)."""
+        content = self.contents.get(path)
+        if content is not None:
+            return content[:limit]
+        with path.open("rb") as handle:
+            return handle.read(limit)
 
 
 DocumentCheck = Callable[[Document, CheckContext], Iterable[Problem]]

@@ -47,29 +47,103 @@ RULE_EMPTY = "GG-MANIFEST-013"
 RULE_TEMPLATE = "GG-MANIFEST-014"
 
 _E, _I = Severity.ERROR, Severity.INFO
+# Findings about a whole file have no object to annotate; some have no line to comment on.
+_FILE_NOTE = ("The finding is about the file, not an object, so no annotation can carry a "
+              "waiver for it.")
+_NO_LINE_NOTE = ("The finding has neither an object nor a line: waive it in the config (by "
+                 "path), or exclude: the path.")
 RULES = (
-    Rule(RULE_SYNTAX, "YamlJsonSyntax", _E, "The file is not valid YAML or JSON."),
+    Rule(RULE_SYNTAX, "YamlJsonSyntax", _E, "The file is not valid YAML or JSON.",
+         why="kubectl, kustomize, Flux and Argo CD cannot read a file that does not parse, so "
+             "nothing in it is applied and the sync that includes it fails; no other check "
+             "can look inside it either.",
+         fix="Fix the syntax at the reported line; the message gives the parser's reason. "
+             "Tags other than the standard ones (!foo, !!set) and values that do not fit "
+             "their tag (!!bool maybe) are syntax errors too, as in Kubernetes.",
+         inline=("comment",), waive=_FILE_NOTE),
     Rule(RULE_DUPLICATE_KEY, "DuplicateKey", _E,
-         "A mapping repeats a key; the API server rejects it and tools disagree on which wins."),
+         "A mapping repeats a key; the API server rejects it and tools disagree on which wins.",
+         why="The API server rejects an object with a repeated key, and the tools that accept "
+             "one disagree on which value wins, so what was reviewed is not necessarily what "
+             "runs.",
+         fix="Remove one of the two keys and keep the value you mean. The finding is at the "
+             "repeated key; the message names the line of the first one."),
     Rule(RULE_API_VERSION, "MissingApiVersion", _E,
-         "An object has no apiVersion, or it is not a string."),
-    Rule(RULE_KIND, "MissingKind", _E, "An object has no kind, or it is not a string."),
+         "An object has no apiVersion, or it is not a string.",
+         why="Without apiVersion, as a string, the API server cannot tell which API the object "
+             "belongs to and refuses it.",
+         fix="Add apiVersion (v1, apps/v1, ...). Quote a value that YAML 1.1, as Kubernetes "
+             "reads it, turns into a number or a boolean."),
+    Rule(RULE_KIND, "MissingKind", _E, "An object has no kind, or it is not a string.",
+         why="Without kind, as a string, the API server cannot tell what the object is and "
+             "refuses it.",
+         fix="Add kind (Deployment, ConfigMap, ...). Quote a value that YAML 1.1 reads as a "
+             "boolean or a number: kind: Y is the boolean true."),
     Rule(RULE_NAME, "MissingName", _E,
-         "An object has no metadata.name (or generateName), or it is not a string."),
+         "An object has no metadata.name (or generateName), or it is not a string.",
+         why="The API server refuses an object without a name, and Flux and Argo CD track "
+             "the objects they apply by name.",
+         fix="Set metadata.name to a string. Quote values that YAML 1.1 reads as booleans or "
+             "numbers (name: no is the boolean false, name: 1.10 the number 1.1)."),
     Rule(RULE_NOT_OBJECT, "NotAnObject", _E,
-         "A document in a manifest file is a list or a scalar, not an object."),
-    Rule(RULE_TAB, "TabIndentation", _E, "A tab is used for indentation; YAML allows spaces."),
-    Rule(RULE_ENCODING, "NotUtf8", _E, "The file is not valid UTF-8."),
+         "A document in a manifest file is a list or a scalar, not an object.",
+         why="Each document of a manifest file must be one object (a mapping); a list or a "
+             "scalar, often the result of bad indentation, cannot be applied.",
+         fix="Put each object in its own document (---), or wrap a list of objects in "
+             "kind: List; check the indentation of the document.",
+         inline=("comment",),
+         waive="The document is not an object, so no annotation can carry a waiver for it."),
+    Rule(RULE_TAB, "TabIndentation", _E, "A tab is used for indentation; YAML allows spaces.",
+         why="YAML does not allow tabs in indentation, so the file does not parse and nothing "
+             "in it is applied.",
+         fix="Replace the tabs with spaces, and set the editor to indent YAML with spaces.",
+         inline=("comment",), waive=_FILE_NOTE),
+    Rule(RULE_ENCODING, "NotUtf8", _E, "The file is not valid UTF-8.",
+         why="Kubernetes reads manifests as UTF-8; a file in UTF-16 or Latin-1 cannot be "
+             "decoded, so nothing in it is applied.",
+         fix="Save the file as UTF-8 (for example iconv -f LATIN1 -t UTF-8).",
+         inline=("comment",), waive=_FILE_NOTE),
     Rule(RULE_UNREADABLE, "Unreadable", _E,
-         "The file could not be read (missing, no permission, symlink loop, not a file)."),
-    Rule(RULE_TOO_LARGE, "TooLarge", _E, "The file is larger than max_file_size."),
-    Rule(RULE_BINARY, "BinaryFile", _E, "The file contains NUL bytes."),
+         "The file could not be read (missing, no permission, symlink loop, not a file).",
+         why="A file that cannot be read cannot be checked; it is usually a dangling "
+             "symlink, a permission problem or a special file that the deploy tools would "
+             "trip on too.",
+         fix="Fix the permissions or the symlink, or leave the path out with exclude: when "
+             "it is not a manifest.",
+         inline=(), waive=_NO_LINE_NOTE),
+    Rule(RULE_TOO_LARGE, "TooLarge", _E, "The file is larger than max_file_size.",
+         why="Files above max_file_size (8 MiB by default) are not read, which keeps runs "
+             "fast and memory bounded, so nothing in this one is checked.",
+         fix="Split the file, raise max_file_size in the config, or exclude: the path when "
+             "it is generated or vendored.",
+         inline=(), waive=_NO_LINE_NOTE),
+    Rule(RULE_BINARY, "BinaryFile", _E, "The file contains NUL bytes.",
+         why="A file with NUL bytes is binary under a YAML or JSON name; it is not a "
+             "manifest and cannot be applied.",
+         fix="Remove or rename the file, or exclude: its path.",
+         inline=("comment",), waive=_FILE_NOTE),
     Rule(RULE_TOO_COMPLEX, "TooComplex", _E,
-         "The document nests too deeply or its aliases expand too far (alias bomb)."),
-    Rule(RULE_EMPTY, "EmptyFile", _I, "The file holds no documents."),
+         "The document nests too deeply or its aliases expand too far (alias bomb).",
+         why="Deep nesting, or aliases that expand beyond 200,000 nodes (an alias bomb), can "
+             "exhaust the memory of every tool that reads the file, the API server included; "
+             "the document is not checked.",
+         fix="Flatten the structure, and remove aliases that refer to themselves or multiply "
+             "each other.",
+         inline=("comment",), waive=_FILE_NOTE),
+    Rule(RULE_EMPTY, "EmptyFile", _I, "The file holds no documents.",
+         why="A YAML file with no documents (only comments, or a lone ---) deploys nothing; "
+             "it is usually a leftover, or an object that was deleted by mistake.",
+         fix="Delete the file, or put the object back. Where empty files are intended, "
+             "turn the rule off: rules: {GG-MANIFEST-013: off}.",
+         inline=("comment",), waive=_FILE_NOTE),
     Rule(RULE_TEMPLATE, "TemplateNotChecked", _I,
          "A file outside a Helm chart's templates/ holds template syntax, so it is not checked "
-         "as Kubernetes objects."),
+         "as Kubernetes objects.",
+         why="Template syntax ({{ .Values ... }}) cannot be read as Kubernetes objects, so no "
+             "check looks at the file; applied as plain YAML it would fail.",
+         fix="Move the file under the templates/ directory of a chart (next to Chart.yaml), "
+             "or render it (helm template) and commit the result.",
+         inline=("comment",), waive=_FILE_NOTE),
 )
 
 _OBJECT_ROLES = frozenset({DocRole.RESOURCE, DocRole.INCOMPLETE, DocRole.LIST,
@@ -166,4 +240,6 @@ CHECK = Check(
     check_file=check_file,
     roles=frozenset(DocRole),
     file_kinds=frozenset({FileKind.YAML, FileKind.JSON, FileKind.HELM_TEMPLATE}),
+    config_schema={"type": "object", "properties": {}, "additionalProperties": False,
+                   "description": "the manifest check takes no settings: {} is its only form"},
 )

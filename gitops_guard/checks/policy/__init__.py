@@ -35,24 +35,33 @@ CHECK = Check(
     config_schema={
         "type": "object",
         "additionalProperties": False,
+        "description": "settings of the policy check (docs/policy.md)",
         "properties": {
-            "profile": {"enum": list(PROFILES),
+            "profile": {"enum": list(PROFILES), "default": "baseline",
                         "description": "PSS level enforced where no Namespace label says "
-                                       "otherwise (default baseline)"},
+                                       "otherwise"},
             "pss_version": {"type": "string", "pattern": r"^(latest|v?1\.[0-9]+(\.[0-9]+)?)$",
-                            "description": "PSS version: 1.NN or latest (default)"},
+                            "default": "latest",
+                            "description": "PSS version where no Namespace label says "
+                                           "otherwise: \"1.NN\" or latest"},
             "paths": {"type": "array", "items": {"type": "string", "minLength": 1},
                       "description": "files or directories of the team's policies"},
             "packs": {"type": "object",
                       "additionalProperties": {"type": "boolean"},
                       "description": "built-in packs on or off: pss-baseline, pss-restricted, "
                                      "best-practices"},
-            "pod_spec_paths": {"type": "array", "items": {
+            "pod_spec_paths": {"type": "array", "description": "more kinds that carry a pod "
+                               "spec, for the pod-level policies", "items": {
                 "type": "object", "additionalProperties": False,
                 "required": ["apiVersion", "kind", "path"],
-                "properties": {"apiVersion": {"type": "string", "minLength": 1},
-                               "kind": {"type": "string", "minLength": 1},
-                               "path": {"type": "string", "minLength": 1}}}},
+                "properties": {"apiVersion": {"type": "string", "minLength": 1,
+                                              "description": "group/version, or a group alone "
+                                                             "for every version"},
+                               "kind": {"type": "string", "minLength": 1,
+                                        "description": "the kind"},
+                               "path": {"type": "string", "minLength": 1,
+                                        "description": "dotted path of the pod spec "
+                                                       "(spec.template.spec)"}}}},
         },
     },
 )

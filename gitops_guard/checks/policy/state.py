@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gitops_guard import repo_context
 from gitops_guard.checks.base import CheckContext, RunInfo
 from gitops_guard.checks.policy.catalog import builtin_directory, user_paths
 from gitops_guard.config import Config
@@ -37,7 +38,7 @@ _VERSION = re.compile(r"^v?1\.([0-9]+)(\.[0-9]+)?$")
 class PolicyState:
     policies: tuple[Policy, ...]
     default: Environment
-    namespaces: Mapping[str, Environment]  # from Namespace objects among the checked files
+    namespaces: Mapping[str, Environment]  # Namespace objects in the run (and its repo_context)
     # Kustomize strategic-merge patches: partial objects, which whole-object policies would
     # misjudge (a patch that sets only the image "has no securityContext").
     patches: frozenset[Path]
@@ -52,7 +53,9 @@ def prepare(info: RunInfo) -> PolicyState:
     extra = pod_spec_paths(settings)
     default = Environment(parse_pss_version(settings.get("pss_version")),
                           settings.get("profile", "baseline"), extra)
-    return PolicyState(policies, default, _namespace_levels(info, default, extra),
+    # Namespaces among the run's files and, for a partial run (a hook), elsewhere in the repo.
+    namespaces = _namespace_levels(repo_context.with_namespaces(info), default, extra)
+    return PolicyState(policies, default, namespaces,
                        patch_files(info.paths))
 
 
@@ -121,13 +124,14 @@ def _namespace_levels(info: RunInfo, default: Environment,
     for path in info.paths:
         if path.suffix.lower() not in (".yaml", ".yml", ".json"):
             continue
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
+        try:  # a candidate's staged content with --staged, else the file
+            raw = info.read_bytes(path, info.config.max_file_size + 1)
         except OSError:
             continue
-        if "Namespace" not in text or ENFORCE_LABEL not in text:
+        if b"Namespace" not in raw or ENFORCE_LABEL.encode() not in raw:
             continue  # the cheap test keeps this a read, not a parse, for most files
-        source = load_file(path, str(path), info.config.max_file_size)
+        source = load_file(path, str(path), info.config.max_file_size,
+                           content=info.contents.get(path))
         for document in source.documents:
             found = _namespace(document, default, extra)
             if found is not None:

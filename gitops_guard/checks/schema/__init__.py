@@ -32,15 +32,31 @@ CHECK = Check(
     config_schema={
         "type": "object",
         "additionalProperties": False,
+        "description": "settings of the schema check (docs/schema.md)",
         "properties": {
-            "kubernetes_version": {"type": "string"},
-            "strict": {"type": "boolean"},
-            "missing_schemas": {"enum": ["error", "warn", "warning", "skip"]},
-            "crds": {"type": "array", "items": {"type": "string", "minLength": 1}},
-            "locations": {"type": "array", "items": {"type": "string", "minLength": 1}},
-            "offline": {"type": "boolean"},
-            "timeout": {"type": "number", "exclusiveMinimum": 0},
-            "cache_dir": {"type": "string", "minLength": 1},
+            "kubernetes_version": {
+                "type": "string",
+                "description": "target version, quoted: \"1.36\", \"v1.36.2\" (default: the "
+                               "newest bundled); --kubernetes-version overrides it"},
+            "strict": {"type": "boolean", "default": True,
+                       "description": "unknown fields are errors (GG-SCHEMA-002)"},
+            "missing_schemas": {"enum": ["error", "warn", "warning", "skip"], "default": "warn",
+                                "description": "level of GG-SCHEMA-003 (no schema for a "
+                                               "kind), or skip: no finding"},
+            "crds": {"type": "array", "items": {"type": "string", "minLength": 1},
+                     "description": "CRD files or directories to use besides those among the "
+                                    "checked files, relative to the config file"},
+            "locations": {"type": "array", "items": {"type": "string", "minLength": 1},
+                          "description": "kubeconform-style schema locations (directories, "
+                                         "files, http(s) URL templates), tried in order"},
+            "offline": {"type": "boolean", "default": False,
+                        "description": "never download from URL locations; cached copies are "
+                                       "still used"},
+            "timeout": {"type": "number", "exclusiveMinimum": 0, "default": 10,
+                        "description": "seconds per schema download"},
+            "cache_dir": {"type": "string", "minLength": 1,
+                          "description": "where downloaded schemas are kept (default: "
+                                         "$XDG_CACHE_HOME/gitops-guard/schemas)"},
         },
     },
 )

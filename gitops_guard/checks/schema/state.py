@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from gitops_guard import repo_context
 from gitops_guard.checks.base import RunInfo
 from gitops_guard.checks.schema.bundle import (
     DRAFT,
@@ -60,20 +61,22 @@ class SchemaState:
         self._validators: dict[tuple[str, bool], Validator | Unavailable | None] = {}
         self.patches = patch_files(info.paths)
         max_size = info.config.max_file_size
-        self._load_crds(info.paths, max_size, info.cwd)
-        self._load_crds(_named_crd_files(settings.get("crds") or [], root), max_size, info.cwd)
+        # CRDs among the run's files and, for a partial run (a hook), elsewhere in the repo.
+        crd_info = repo_context.with_crds(info)
+        self._load_crds(crd_info.paths, max_size, crd_info)
+        self._load_crds(_named_crd_files(settings.get("crds") or [], root), max_size, info)
 
-    def _load_crds(self, paths: Iterable[Path], max_size: int, cwd: Path) -> None:
+    def _load_crds(self, paths: Iterable[Path], max_size: int, info: RunInfo) -> None:
+        cwd = info.cwd
         for path in paths:
             if path.suffix.lower() not in YAML_SUFFIXES | JSON_SUFFIXES:
                 continue
-            try:
-                with path.open("rb") as handle:
-                    if _CRD_MARKER not in handle.read(max_size):
-                        continue
+            try:  # a candidate's staged content with --staged, else the file
+                if _CRD_MARKER not in info.read_bytes(path, max_size):
+                    continue
             except OSError:
                 continue  # the file's own check reports why it cannot be read
-            source = load_file(path, path.name, max_size)
+            source = load_file(path, path.name, max_size, content=info.contents.get(path))
             for document in source.documents:
                 if not is_crd(document.data):
                     continue

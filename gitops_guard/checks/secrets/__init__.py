@@ -54,11 +54,19 @@ CHECK = Check(
     config_schema={
         "type": "object",
         "additionalProperties": False,
+        "description": "settings of the secrets check (docs/secrets.md)",
         "properties": {
-            "allow_paths": {"type": "array", "items": {"type": "string", "minLength": 1}},
-            "allow_regexes": {"type": "array", "items": {"type": "string", "minLength": 1}},
-            "stopwords": {"type": "array", "items": {"type": "string", "minLength": 3}},
-            "disabled_rules": {"type": "array", "items": {"type": "string", "minLength": 1}},
+            "allow_paths": {"type": "array", "items": {"type": "string", "minLength": 1},
+                            "description": "path globs the secrets check skips (as exclude)"},
+            "allow_regexes": {"type": "array", "items": {"type": "string", "minLength": 1},
+                              "description": "Python regexes: a secret is not reported when "
+                                             "one matches it or its line"},
+            "stopwords": {"type": "array", "items": {"type": "string", "minLength": 3},
+                          "description": "a secret containing one of these (any case) is not "
+                                         "reported"},
+            "disabled_rules": {"type": "array", "items": {"type": "string", "minLength": 1},
+                               "description": "GG-SECRET rule ids or token families "
+                                              "(github-classic-token, ...) not looked for"},
         },
     },
 )

@@ -41,13 +41,14 @@ CHECK = Check(
     config_schema={
         "type": "object",
         "additionalProperties": False,
+        "description": "settings of the sops check (docs/sops.md)",
         "properties": {
             "paths": {"type": "array", "items": {"type": "string", "minLength": 1},
                       "description": "globs: Secrets and .env files under these must be "
                                      "SOPS-encrypted"},
-            "creation_rules": {"type": "boolean",
+            "creation_rules": {"type": "boolean", "default": True,
                                "description": "files a .sops.yaml creation rule covers must "
-                                              "be encrypted (default true)"},
+                                              "be encrypted, with the rule's keys"},
         },
     },
 )
