@@ -396,9 +396,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except Exception as exc:
         if debug:
-            import traceback
+            from gitops_guard.errors import safe_traceback
 
-            traceback.print_exc()
+            sys.stderr.write(safe_traceback(exc))
         print(f"gitops-guard: internal error ({type(exc).__name__}); this is a bug. "
               "Run again with --debug for the traceback and report it.", file=sys.stderr)
         return EXIT_INTERNAL

@@ -25,7 +25,7 @@ from gitops_guard.checks.base import RunInfo
 from gitops_guard.config import Config
 from gitops_guard.discovery import Candidate, discover, display_path, find_git_root
 from gitops_guard.documents import DocRole, Document, FileKind, SourceFile
-from gitops_guard.errors import GuardError
+from gitops_guard.errors import GuardError, safe_traceback
 from gitops_guard.findings import (
     Finding,
     Problem,
@@ -303,10 +303,8 @@ def _run_check(check: Check, source: SourceFile, context: CheckContext,
                     for problem in check.check_document(document, context):
                         yield document, problem
     except Exception as exc:  # a bug in a check must not hide the other files
-        import traceback
-
         internal.append(InternalError(source.display, check.name, type(exc).__name__,
-                                      traceback.format_exc()))
+                                      safe_traceback(exc)))
 
 
 def _severity(rule_id: str, config: Config, rules: Mapping[str, Rule],

@@ -28,3 +28,13 @@ class GuardError(Exception):
                     where += f":{self.column}"
             where += ": "
         return f"{where}{self.message}"
+
+
+def safe_traceback(exc: BaseException) -> str:
+    """A traceback for --debug without the exception's message: where it failed, never what a
+    message may quote (a value from a checked file, a secret). Frames show code, not data."""
+    import traceback
+
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    return (f"Traceback (most recent call last):\n{frames}{type(exc).__module__}."
+            f"{type(exc).__qualname__} (message withheld: it may quote file content)\n")

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any, TypeVar, cast
+
+from gitops_guard.errors import safe_traceback
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -92,6 +93,6 @@ def _serve(connection: Connection, function: Callable[[Sequence[T]], R],
             break
         try:
             connection.send((index, None, function(chunks[index])))
-        except Exception:  # reported by the parent as an internal error
-            connection.send((index, traceback.format_exc(), None))
+        except Exception as exc:  # reported by the parent as an internal error
+            connection.send((index, safe_traceback(exc), None))
     connection.close()

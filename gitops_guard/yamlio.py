@@ -150,17 +150,26 @@ _SCALARS: dict[str, Callable[[str], Any]] = {
 }
 
 
+def _tag_name(tag: str) -> str:
+    """A tag as it may be shown: the standard ones by name. A local tag (`!foo`) is never
+    shown: an unquoted value that starts with `!` (a password, say) is read as one."""
+    if tag.startswith(_TAG):
+        return f"!!{tag[len(_TAG):]}"
+    return "a local tag (!...)" if tag.startswith("!") else "a tag"
+
+
 def scalar_value(node: ScalarNode) -> Any:
     convert = _SCALARS.get(node.tag)
     if convert is None:
         mark = node.start_mark
-        raise ParseFailure("syntax", f"unsupported tag {node.tag!r}; Kubernetes reads plain "
-                           "YAML types only", mark.line + 1, mark.column + 1)
+        raise ParseFailure("syntax", f"unsupported tag: {_tag_name(node.tag)}; Kubernetes "
+                           "reads plain YAML types only", mark.line + 1, mark.column + 1)
     try:
         return convert(node.value)
     except ValueError:
         mark = node.start_mark
-        raise ParseFailure("syntax", f"{node.value!r} is not a valid {node.tag[len(_TAG):]}",
+        # The value is not quoted back: it may be a credential.
+        raise ParseFailure("syntax", f"the value is not a valid {node.tag[len(_TAG):]}",
                            mark.line + 1, mark.column + 1) from None
 
 
@@ -196,8 +205,8 @@ class _Builder:
             return scalar_value(node)  # type: ignore[arg-type]
         if node.tag != (SEQ_TAG if cls is SequenceNode else MAP_TAG):
             mark = node.start_mark
-            raise ParseFailure("syntax", f"unsupported tag {node.tag!r}; Kubernetes reads plain "
-                               "YAML types only", mark.line + 1, mark.column + 1)
+            raise ParseFailure("syntax", f"unsupported tag: {_tag_name(node.tag)}; Kubernetes "
+                               "reads plain YAML types only", mark.line + 1, mark.column + 1)
         if cls is SequenceNode:
             value: Any = [self.build(child) for child in node.value]
         else:

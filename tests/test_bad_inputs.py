@@ -50,7 +50,7 @@ CASES: list[tuple[str, str, bytes, tuple[str, int | None, str]]] = [
     ("duplicate-keys", "dup.yaml", b"apiVersion: v1\nkind: ConfigMap\nkind: Secret\n"
      b"metadata: {name: x}\n", ("GG-MANIFEST-002", 3, 'duplicate key "kind"')),
     ("unknown-tag", "tag.yaml", b"apiVersion: v1\nkind: !Ref Kind\n",
-     ("GG-MANIFEST-001", 2, "unsupported tag '!Ref'")),
+     ("GG-MANIFEST-001", 2, "unsupported tag: a local tag (!...)")),
     ("truncated", "cut.yaml", b'apiVersion: v1\nkind: ConfigMap\ndata:\n  a: "unterminated\n',
      ("GG-MANIFEST-001", 5, "found unexpected end of stream")),
 ]

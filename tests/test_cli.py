@@ -153,6 +153,9 @@ def test_a_crashing_check_exits_3_and_other_files_are_still_reported(
     debug = run_cli("check", "--debug", cwd=tmp_path)
     assert debug.code == 3
     assert "Traceback (most recent call last)" in debug.err
+    # The frames show code; the exception's message (what it was given at run time) is withheld.
+    assert "KeyError: 'a value" not in debug.out + debug.err
+    assert "builtins.KeyError (message withheld" in debug.err
 
 
 def test_an_unexpected_exception_exits_3_without_traceback(
@@ -166,7 +169,10 @@ def test_an_unexpected_exception_exits_3_without_traceback(
     assert result.err == ("gitops-guard: internal error (RuntimeError); this is a bug. Run again "
                           "with --debug for the traceback and report it.\n")
     debug = run_cli("check", "--debug", cwd=tmp_path)
-    assert "Traceback" in debug.err and "RuntimeError: secret-ish detail" in debug.err
+    # Where it failed, and the type; never the message, which may quote a checked file.
+    assert "Traceback" in debug.err and "in broken" in debug.err
+    assert "builtins.RuntimeError (message withheld" in debug.err
+    assert "RuntimeError: secret-ish detail" not in debug.err
 
 
 def test_keyboard_interrupt_exits_130(tmp_path: Path, run_cli: Callable[..., CliRun],

@@ -52,8 +52,10 @@ def test_nan() -> None:
 @pytest.mark.parametrize(("text", "message"), [
     ("!!set {a, b}", "unsupported tag"), ("!!omap [a: 1]", "unsupported tag"),
     ("!Ref thing", "unsupported tag"), ("!!python/object:os.system x", "unsupported tag"),
-    ("!!bool maybe", "'maybe' is not a valid bool"), ("!!null x", "'x' is not a valid null"),
-    ("!!int 1.5", "'1.5' is not a valid int"), ("!!float abc", "'abc' is not a valid float"),
+    ("!!bool maybe", "the value is not a valid bool"),
+    ("!!null x", "the value is not a valid null"),
+    ("!!int 1.5", "the value is not a valid int"),
+    ("!!float abc", "the value is not a valid float"),
 ])
 def test_unsupported_tags_and_values_are_syntax_errors(text: str, message: str) -> None:
     with pytest.raises(ParseFailure) as caught:

@@ -28,6 +28,11 @@ _KLOG = re.compile(r'^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.-]+:\d+\]\s*(?:"command fail
 # Go's dumps of whole objects (`{{v1 ConfigMap} {...}}`, `map[key:value ...]`) could carry the
 # values of a Secret: they are cut from messages.
 _DUMP = re.compile(r"\{\{.*\}\}|map\[[^\n]*\]")
+# Generator errors quote the literal or env line they could not read (`invalid literal source
+# DB_PASSWORD:s3cr3t`); its value is cut, the key kept.
+_LITERAL = re.compile(r"(literal source )([^\s,:=]+)[:=]?[^\s,]*")
+_LITERAL_LIST = re.compile(r"(literal sources )\[[^\]]*\]")
+_ASSIGNMENT = re.compile(r"\b([A-Za-z_][A-Za-z0-9_.-]*)=[^\s,]+")
 
 
 class Tool(NamedTuple):
@@ -108,6 +113,10 @@ def clean_message(stderr: str, prefixes: list[str]) -> str:
     if len(text) > 1 and text[0] == text[-1] == '"':
         text = text[1:-1].replace('\\"', '"').replace("\\n", " ").replace("\\t", " ")
     text = _DUMP.sub("{...}", text)
+    text = _LITERAL_LIST.sub(r"\1[...]", text)
+    text = _LITERAL.sub(r"\1\2:<value withheld>", text)
+    text = _ASSIGNMENT.sub(lambda m: m[0] if m[0] == "key=value"
+                           else f"{m[1]}=<value withheld>", text)
     for prefix in sorted(prefixes, key=len, reverse=True):
         text = text.replace(prefix.rstrip("/") + "/", "")
     text = " ".join(text.split())

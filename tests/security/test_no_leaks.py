@@ -228,7 +228,7 @@ def test_the_planted_values_are_in_the_files(planted_repo: PlantedRepo) -> None:
         assert detector.find(encodings(value)[0]), label
 
 
-# -- known leaks (reported; strict xfail until fixed) ------------------------------------------
+# -- leaks found by this suite, fixed since --------------------------------------------------
 
 # An unquoted password that starts with `!` is a YAML tag; `!!int` on a value that is none.
 TAGGED = {
@@ -237,8 +237,6 @@ TAGGED = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="gitops_guard/yamlio.py echoes the tagged scalar in "
-                   "GG-MANIFEST-001 (`unsupported tag '!…'`, `'…' is not a valid int`)")
 @pytest.mark.parametrize("argv", [("check", "tagged/values.yaml", "--debug"),
                                   ("policy", "test", "policy-tests", "--debug")],
                          ids=lambda argv: " ".join(argv[:2]))
@@ -262,9 +260,6 @@ def test_a_yaml_tag_error_does_not_echo_the_value(planted_repo: PlantedRepo, run
 
 
 @needs_kustomize
-@pytest.mark.xfail(strict=True, reason="GG-RENDER-001 quotes kustomize's error, which quotes a "
-                   "secretGenerator literal without `=` (`invalid literal source "
-                   "DB_PASSWORD:…, expected key=value`)")
 def test_a_kustomize_error_does_not_echo_a_literal(planted_repo: PlantedRepo,
                                                    run_cli: RunCli) -> None:
     planted = planted_repo.planted
@@ -281,10 +276,6 @@ def test_a_kustomize_error_does_not_echo_a_literal(planted_repo: PlantedRepo,
     no_leaks(sandbox, before, {"stdout": result.out, "stderr": result.err})
 
 
-@pytest.mark.xfail(strict=True, reason="gitops_guard/checks/schema/validation.py shows a "
-                   "non-string value (`expected string, got integer 8473629105`) under a "
-                   "credential-named env variable or ConfigMap key; it hides values only "
-                   "for kind: Secret")
 @pytest.mark.parametrize("where", ["container env", "ConfigMap"])
 def test_schema_errors_do_not_show_a_numeric_credential(planted_repo: PlantedRepo,
                                                         run_cli: RunCli, where: str) -> None:

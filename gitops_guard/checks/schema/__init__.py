@@ -45,7 +45,8 @@ CHECK = Check(
                                                "kind), or skip: no finding"},
             "crds": {"type": "array", "items": {"type": "string", "minLength": 1},
                      "description": "CRD files or directories to use besides those among the "
-                                    "checked files, relative to the config file"},
+                                    "checked files and, for a run on single files, elsewhere "
+                                    "in the repository; relative to the config file"},
             "locations": {"type": "array", "items": {"type": "string", "minLength": 1},
                           "description": "kubeconform-style schema locations (directories, "
                                          "files, http(s) URL templates), tried in order"},

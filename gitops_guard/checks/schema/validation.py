@@ -54,6 +54,9 @@ class Validator:
         pointer = jp.join(*tokens)
         kind = error.kind.name
         value = get(data, tuple(tokens))
+        # A value under a credential-like key (`db_password:`, an env var `DB_PASSWORD`) is
+        # never quoted back, whatever its type.
+        reveal = reveal and not _credential_place(data, tokens)
         if kind == "additionalProperties":
             allowed = self._properties_at(list(error.schema_path)[:-1])
             for key in error.kind.unexpected:
@@ -161,6 +164,17 @@ class Validator:
                 for branch in node.get("anyOf") or []:
                     queue.append((branch, path, seen_refs))
         return self._homes
+
+
+def _credential_place(data: Any, tokens: list[str]) -> bool:
+    from gitops_guard.checks.secrets.keywords import key_class
+
+    names = [token for token in tokens if not token.isdigit()]
+    if tokens and tokens[-1] == "value":
+        entry = get(data, tuple(tokens[:-1]))
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            names.append(entry["name"])  # an env entry: {name: DB_PASSWORD, value: ...}
+    return any(key_class(name) is not None for name in names)
 
 
 def _describe(value: Any, reveal: bool) -> str:
