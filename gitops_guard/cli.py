@@ -308,6 +308,9 @@ def _run_options() -> argparse.ArgumentParser:
     check.add_argument("--staged", action="store_true",
                        help="check what is staged in the git index, not the working tree "
                             "(a git pre-commit hook); no PATH: every staged file")
+    check.add_argument("--allow-outside-repo", action="store_true",
+                       help="let the config name files outside its repository (schema.crds, "
+                            "schema.locations, policy.paths, baseline); refused by default")
     return check
 
 
@@ -410,7 +413,8 @@ def _check(args: argparse.Namespace) -> int:
     from gitops_guard.findings import Severity
 
     cwd = Path.cwd()
-    config = load_config(find_config(args.config, os.environ, cwd, args.paths), cwd)
+    config = load_config(find_config(args.config, os.environ, cwd, args.paths), cwd,
+                         allow_outside=args.allow_outside_repo)
     if args.fail_on:
         config = dataclasses.replace(config, fail_on=Severity(args.fail_on))
     render = getattr(args, "render", None)  # `secrets scan` renders nothing

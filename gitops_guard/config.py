@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitops_guard import globs
+from gitops_guard import confine, globs
 from gitops_guard import pointer as jp
 from gitops_guard.catalog import rules_for
 from gitops_guard.checks import CHECKS
@@ -204,7 +204,9 @@ def _search(start: Path) -> Path | None:
     return None
 
 
-def load_config(path: Path | None, cwd: Path) -> Config:
+def load_config(path: Path | None, cwd: Path, *, allow_outside: bool = False) -> Config:
+    """The config at `path`; a path it names outside its repository is an error unless
+    `allow_outside` (--allow-outside-repo; confine.py)."""
     if path is None:
         # No config: the repository is still the unit (the default baseline sits at its root).
         return Config(root=find_git_root(cwd) or cwd)
@@ -230,7 +232,11 @@ def load_config(path: Path | None, cwd: Path) -> Config:
                          path=display, line=dup.line, column=dup.column)
     if data is None:
         data = {}
-    problems = _schema_problems(data, root_node, path.parent)
+    # Before the schema check: validating `policy.paths` already reads those files.
+    problems = [] if allow_outside else [
+        (*_position(root_node, tokens), message)
+        for tokens, message in confine.outside_paths(data, path.parent)]
+    problems = problems or _schema_problems(data, root_node, path.parent)
     if problems:
         lines = [f"{display}:{line}:{column}: {message}" for line, column, message in problems]
         raise GuardError("invalid configuration:\n  " + "\n  ".join(lines))

@@ -4,18 +4,21 @@ Inside a git work tree a directory means what git would commit: tracked files pl
 ones that are not ignored (one `git ls-files` call); a directory git ignores entirely is
 walked, since the user named it. Elsewhere the directory is walked, skipping `.git` and not
 following symlinked directories. Files named explicitly are taken whatever their suffix, but
-`exclude` globs apply to them too, so a pre-commit run honours the config.
+`exclude` globs apply to them too, so a pre-commit run honours the config. A symlink (or a
+named path through a symlinked directory) that leads outside the repository is skipped with a
+warning on stderr (`confine.py`).
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitops_guard import globs
+from gitops_guard import confine, globs
 from gitops_guard.errors import GuardError
 
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
@@ -56,17 +59,35 @@ def discover(paths: Sequence[str], *, cwd: Path, wanted: Callable[[str], bool],
     root = exclude_root or cwd
     for raw in paths or ["."]:
         path = Path(os.path.normpath(cwd / raw))
-        if path.is_dir():
+        named = not path.is_dir()
+        if not named:
+            limit = confine.boundary(path, path)
+            if not confine.inside(path, limit):  # a symlinked directory in the repository
+                warn(f"{display_path(path, cwd)}: a symlink leading outside the repository "
+                     f"({display_path(limit, cwd)}); not read")
+                continue
             files: Iterable[Path] = (f for f in _directory_files(path) if wanted(f.name))
         elif os.path.lexists(path):
             files = (path,)
+            limit = confine.boundary(path, path.parent)
         else:
             raise GuardError(f"no such file or directory: {raw}")
         for file in files:
             if file in found or (exclude and globs.match_any(exclude, display_path(file, root))):
                 continue
+            # Found in a directory, only a symlink can lead elsewhere (directories are not
+            # followed); a named path may go through a symlinked directory too.
+            if (named or file.is_symlink()) and not confine.inside(file, limit):
+                warn(f"{display_path(file, cwd)}: a symlink leading outside the repository "
+                     f"({display_path(limit, cwd)}); not read")
+                continue
             found[file] = Candidate(file, display_path(file, cwd))
     return sorted(found.values(), key=lambda c: c.display)
+
+
+def warn(message: str) -> None:
+    """A note on stderr that does not change the exit code (the report stays clean)."""
+    print(f"gitops-guard: warning: {message}", file=sys.stderr)
 
 
 def _directory_files(directory: Path) -> list[Path]:

@@ -42,14 +42,20 @@ def is_encrypted(text: object) -> bool:
     return isinstance(text, str) and text.startswith("ENC[AES256_GCM,")
 
 
+TYPES = frozenset({"str", "bytes", "int", "float", "bool", "comment", "time"})
+
+
 def parse(text: str) -> Encrypted | None:
-    """The parts of an ENC value; None when it is not one."""
+    """The parts of an ENC value; None when it is not one sops could have written (a 32-byte
+    IV, a 16-byte GCM tag, a known type): such a value cannot be decrypted anywhere."""
     match = _ENC.match(text)
     if match is None:
         return None
     try:
         data, iv, tag = (base64.b64decode(part, validate=True) for part in match.group(1, 2, 3))
     except (binascii.Error, ValueError):
+        return None
+    if len(iv) != IV_SIZE or len(tag) != TAG_SIZE or match[4] not in TYPES:
         return None
     return Encrypted(data, iv, tag, match[4])
 

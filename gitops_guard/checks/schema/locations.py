@@ -52,6 +52,10 @@ def validate_template(location: str) -> None:
                              f"known: {', '.join(VARIABLES)}")
 
 
+_SAFE_KIND = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_SAFE_API_VERSION = re.compile(r"(?:[a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?[a-z0-9]+")
+
+
 def expand(location: str, version: str, strict: bool, api_version: str, kind: str) -> str:
     explicit = location.startswith(("http://", "https://")) or "{{" in location
     if explicit or location.endswith(".json"):
@@ -86,6 +90,10 @@ class SchemaLocations:
         self.cwd = cwd or root
 
     def find(self, api_version: str, kind: str) -> Found | Failed | None:
+        # apiVersion and kind come from the checked file and go into paths and URLs: only
+        # names Kubernetes allows, so `kind: ../../x` cannot reach another file or host.
+        if not _SAFE_KIND.fullmatch(kind) or not _SAFE_API_VERSION.fullmatch(api_version):
+            return None
         failure: Failed | None = None
         for location in self.locations:
             target = expand(location, self.version, self.strict, api_version, kind)
