@@ -178,9 +178,6 @@ def test_a_crd_with_a_broken_schema_is_reported_on_itself(tmp_path: Path,
     assert result.code == 1
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a CRD named in schema.crds whose schema is broken "
-                   "is dropped silently when it is not among the checked files: no finding, "
-                   "no error, its kind then has no schema")
 def test_a_broken_crd_named_in_the_config_is_reported_on_itself(tmp_path: Path,
                                                                 run_cli: RunCli) -> None:
     write(tmp_path, {"crds/crd.yaml": BROKEN_CRD, "good.yaml": NAMELESS_CONFIGMAP,
@@ -188,8 +185,9 @@ def test_a_broken_crd_named_in_the_config_is_reported_on_itself(tmp_path: Path,
     result = run_cli("check", "--checks", "manifest,schema", "--format", "json", "good.yaml",
                      cwd=tmp_path)
     clean(result)
-    assert result.code in (1, 2)
-    assert "crds/crd.yaml" in result.out + result.err
+    assert (result.code, result.out) == (2, "")
+    assert result.err.startswith("gitops-guard: error: crds/crd.yaml:15: schema.crds: the CRD "
+                                 "cannot be used: "), result.err
 
 
 @pytest.mark.parametrize(("policy", "where"), [

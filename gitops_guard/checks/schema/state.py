@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from gitops_guard import repo_context
+from gitops_guard import pointer, repo_context
 from gitops_guard.checks.base import RunInfo
 from gitops_guard.checks.schema.bundle import (
     DRAFT,
@@ -64,9 +64,15 @@ class SchemaState:
         # CRDs among the run's files and, for a partial run (a hook), elsewhere in the repo.
         crd_info = repo_context.with_crds(info)
         self._load_crds(crd_info.paths, max_size, crd_info)
-        self._load_crds(_named_crd_files(settings.get("crds") or [], root), max_size, info)
+        self._load_crds(_named_crd_files(settings.get("crds") or [], root), max_size, info,
+                        named=True)
 
-    def _load_crds(self, paths: Iterable[Path], max_size: int, info: RunInfo) -> None:
+    def _load_crds(self, paths: Iterable[Path], max_size: int, info: RunInfo,
+                   named: bool = False) -> None:
+        """`named`: the files `schema.crds` names. A broken one among them that the run does
+        not check is a config error: it would otherwise leave its kinds without a schema, and
+        nobody told why."""
+        checked = set(info.paths)
         cwd = info.cwd
         for path in paths:
             if path.suffix.lower() not in YAML_SUFFIXES | JSON_SUFFIXES:
@@ -81,6 +87,12 @@ class SchemaState:
                 if not is_crd(document.data):
                     continue
                 versions, errors = convert_crd(document.data, _display(path, cwd))
+                if errors and named and path not in checked:
+                    where = (document.locator.locate(pointer.split(errors[0].pointer))
+                             if document.locator is not None else None)
+                    line = where[0] if where is not None else document.line
+                    raise GuardError(f"schema.crds: the CRD cannot be used: {errors[0].message}",
+                                     path=_display(path, cwd), line=line)
                 if errors:
                     self.crd_errors.setdefault((path, document.index), []).extend(errors)
                 for version in versions:
