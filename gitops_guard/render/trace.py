@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gitops_guard import pointer as jp
+from gitops_guard import workloads
 from gitops_guard.discovery import display_path
 from gitops_guard.documents import DocRole, Document, SourceFile
 from gitops_guard.loader import load_file
@@ -354,14 +355,7 @@ def _best(documents: list[Document], kind: str, name: str, *, alone: bool) -> Do
 
 
 def _value(data: Any, tokens: list[str]) -> Any:
-    for token in tokens:
-        if isinstance(data, dict):
-            data = data.get(token)
-        elif isinstance(data, list) and token.isdigit() and int(token) < len(data):
-            data = data[int(token)]
-        else:
-            return None
-    return data
+    return workloads.get(data, tuple(tokens))
 
 
 def _image_key(data: Mapping[str, Any], rendered: Any, source: Any) -> str | None:
