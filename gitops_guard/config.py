@@ -318,7 +318,7 @@ def _semantic_problems(data: Any, root: Any, directory: Path) -> list[tuple[int,
     for index, waiver in enumerate(waivers if isinstance(waivers, list) else []):
         if not isinstance(waiver, dict):
             continue
-        for position, pattern in enumerate(waiver.get("rules") or []):
+        for position, pattern in enumerate(_list(waiver.get("rules"))):
             if isinstance(pattern, str) and not any(
                     fnmatch.fnmatchcase(rule_id, pattern) for rule_id in known):
                 line, column = _position(root, ["waivers", str(index), "rules", str(position)])
@@ -329,11 +329,11 @@ def _semantic_problems(data: Any, root: Any, directory: Path) -> list[tuple[int,
             line, column = _position(root, ["waivers", str(index), "expires"])
             problems.append((line, column, f"expires is not a real date: {expires!r}"))
         match = waiver.get("match")
-        for pattern in (match.get("paths") or []) if isinstance(match, dict) else []:
+        for pattern in _list(match.get("paths")) if isinstance(match, dict) else []:
             if isinstance(pattern, str) and not globs.valid(pattern):
                 line, column = _position(root, ["waivers", str(index), "match", "paths"])
                 problems.append((line, column, f"invalid path glob {pattern!r}"))
-    for position, pattern in enumerate(data.get("exclude") or []):
+    for position, pattern in enumerate(_list(data.get("exclude"))):
         if isinstance(pattern, str) and not globs.valid(pattern):
             line, column = _position(root, ["exclude", str(position)])
             problems.append((line, column, f"invalid glob {pattern!r}"))

@@ -26,7 +26,10 @@ from gitops_guard.documents import Document
 from gitops_guard.findings import Finding, Problem, Rule
 
 ANNOTATION_PREFIX = "ignore.gitops-guard.io/"
-_DIRECTIVE = re.compile(r"#\s*gitops-guard:\s*ignore\[(?P<rules>[^\]]*)\](?P<reason>[^\n]*)")
+# The rule list may hold globs with character classes (`GG-SECRET-00[12]`): a `[...]` inside
+# it is part of a rule, and the list ends at the first `]` outside one.
+_DIRECTIVE = re.compile(
+    r"#\s*gitops-guard:\s*ignore\[(?P<rules>(?:[^\]\[\n]|\[[^\]\n]*\])*)\](?P<reason>[^\n]*)")
 # Other tools' markers, honoured for secret findings so teams can migrate, as those tools read
 # them: gitleaks on the line, detect-secrets on the line or (nextline) on the line above.
 _FOREIGN = re.compile(r"gitleaks:allow|pragma:\s*allowlist\s+(?P<next>nextline\s+)?secret")

@@ -323,7 +323,13 @@ else:  # pragma: no cover
 
 def parse_yaml(text: str, loader_class: type[Any] | None = None) -> list[ParsedDocument]:
     """Parse every document of `text`. Raises ParseFailure with a 1-based position."""
-    loader = (loader_class or DEFAULT_LOADER)(text)
+    try:
+        # The pure-Python reader checks for control characters as it is built.
+        loader = (loader_class or DEFAULT_LOADER)(text)
+    except yaml.MarkedYAMLError as exc:
+        raise _failure(exc, text) from None
+    except yaml.YAMLError as exc:
+        raise ParseFailure("syntax", str(exc).splitlines()[0]) from None
     shared = "&" in text and "*" in text
     merges = "<<" in text
     documents: list[ParsedDocument] = []

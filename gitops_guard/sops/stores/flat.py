@@ -19,6 +19,9 @@ from gitops_guard.sops.values import Comment, Mapping, Pair, Scalar, Sequence, T
 
 MAP_SEPARATOR = "__map_"
 LIST_SEPARATOR = "__list_"
+# sops metadata lists (key groups, recipients) are short; a larger index is a corrupt file,
+# refused before it allocates a list that long.
+MAX_LIST_INDEX = 10_000
 _SEPARATORS = re.compile(f"({MAP_SEPARATOR}|{LIST_SEPARATOR})")
 _INDEX = re.compile(r"[0-9]+")
 _GO_INT = re.compile(r"[+-]?[0-9]+")  # what strconv.Atoi accepts
@@ -72,7 +75,7 @@ def _tokens(key: str) -> list[str | int]:
     for separator, text in zip(parts[1::2], parts[2::2], strict=True):
         if separator == MAP_SEPARATOR:
             tokens.append(text)
-        elif _INDEX.fullmatch(text):
+        elif _INDEX.fullmatch(text) and int(text) < MAX_LIST_INDEX:
             tokens.append(int(text))
         else:
             raise GuardError(f"sops metadata key {key!r} has a bad list index")
