@@ -677,3 +677,30 @@ def test_a_full_cache_drops_its_oldest_half() -> None:
         timeline._bounded_put(cache, key, str(key), 4)
     # 0-3 fill it; 4 drops 0 and 1; 5 fits.
     assert cache == {2: "2", 3: "3", 4: "4", 5: "5"}
+
+
+def test_a_detached_head_is_judged_like_a_branch(tmp_path: Path, run_cli: RunCli) -> None:
+    """A CI checkout of one commit has no branch: HEAD's history is what counts."""
+    repo = play(tmp_path / "repo", [*seed(), *IN_STAGING])
+    repo.git("checkout", "-q", "--detach", "HEAD")
+    apply(repo, bump(100, V1, "prod"))
+    assert_report(run_cli("promotion", "check", "--now", at(100), "--format", "json",
+                          cwd=repo.root), [])
+    apply(repo, bump(100, V2, "prod"))
+    assert_report(run_cli("promotion", "check", "--now", at(100), "--format", "json",
+                          cwd=repo.root), [("PROMO001", ERR, P, 7)])
+    assert_report(run_cli("promotion", "audit", "--format", "json", cwd=repo.root), [])
+
+
+def test_a_branch_with_unrelated_history_is_judged_from_its_base(tmp_path: Path,
+                                                                 run_cli: RunCli) -> None:
+    """No merge base: the change is everything `--head` has against `--base`'s tree."""
+    repo = play(tmp_path / "repo", seed())
+    repo.git("checkout", "-q", "--orphan", "other")
+    repo.commit("unrelated", at(40), files={"README.md": "other\n"})
+    result = run_cli("promotion", "check", "--base", "main", "--head", "other", "--format",
+                     "json", cwd=repo.root)
+    # `checkout --orphan` keeps the index, so `other` holds main's files plus a README: no
+    # version moved, and the missing merge base is no error.
+    assert_report(result, [])
+    assert repo.git("ls-tree", "-r", "--name-only", "other").count("kustomization.yaml") > 0
