@@ -95,6 +95,15 @@ def test_sarif_validates_and_uses_repo_relative_uris(repo: Path,
     rule_ids = [rule["id"] for rule in rules]
     assert rule_ids == sorted(rule_ids)
     assert "GG-MANIFEST-002" in rule_ids
+    # Code scanning shows the rule's why and fix beside each alert.
+    from gitops_guard.catalog import rule_catalog
+
+    duplicate = rule_catalog()["GG-MANIFEST-002"]
+    [entry] = [rule for rule in rules if rule["id"] == "GG-MANIFEST-002"]
+    assert entry["fullDescription"] == {"text": duplicate.why}
+    assert entry["help"] == {
+        "text": f"{duplicate.fix}\n\nMore: gitops-guard explain GG-MANIFEST-002"}
+    assert duplicate.why and duplicate.fix
     by_rule = {r["ruleId"]: r for r in run["results"]}
     dup = by_rule["GG-MANIFEST-002"]
     assert rule_ids[dup["ruleIndex"]] == "GG-MANIFEST-002"

@@ -22,14 +22,18 @@ _EXTERNAL = frozenset({"waiver", "baseline"})
 
 
 def _rule_entry(rule: Rule, check: str) -> dict[str, Any]:
-    return {
+    entry: dict[str, Any] = {
         "id": rule.id,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
-        "fullDescription": {"text": rule.summary},
+        "fullDescription": {"text": rule.why or rule.summary},
         "defaultConfiguration": {"level": _LEVELS[rule.severity]},
         "properties": {"tags": [check], "problem.severity": rule.severity.value},
     }
+    if rule.fix:
+        # Code scanning shows `help` beside each alert: how to fix it, and where to read more.
+        entry["help"] = {"text": f"{rule.fix}\n\nMore: gitops-guard explain {rule.id}"}
+    return entry
 
 
 def _result(finding: Finding, result: RunResult, index: int) -> dict[str, Any]:

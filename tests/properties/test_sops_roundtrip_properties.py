@@ -169,9 +169,16 @@ def _mappings(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Mapping]:
     return st.lists(st.tuples(_keys(), children, note, note), max_size=4).map(_mapping)
 
 
+def _items(values: list[Any]) -> Sequence:
+    """A sequence whose mapping items have no comment before their first key: in nested
+    sequences that comment moves out a level on every write (the xfail test below)."""
+    return Sequence(Mapping(value[1:]) if isinstance(value, Mapping) and value
+                    and isinstance(value[0], Comment) else value for value in values)
+
+
 yaml_values = st.recursive(
     yaml_scalars,
-    lambda children: st.one_of(st.lists(children, max_size=4).map(Sequence), _mappings(children)),
+    lambda children: st.one_of(st.lists(children, max_size=4).map(_items), _mappings(children)),
     max_leaves=16)
 yaml_files = st.lists(_mappings(yaml_values), min_size=1, max_size=3).filter(
     lambda documents: all(map(no_leading_break, documents))).map(
@@ -202,6 +209,7 @@ HAND_WRITTEN = (
 
 @given(plain=yaml_files.filter(not_like_ciphertext))
 @example(plain=HAND_WRITTEN)
+@example(plain=b'a:\n    # c\n    - k: 1\n    - j: 2\n')
 @budget(2)
 def test_yaml_documents_round_trip(sandbox: Sandbox, plain: bytes) -> None:
     assert_round_trip(sandbox, "yaml", plain)
@@ -393,10 +401,13 @@ def test_a_foot_comment_before_an_empty_collection_round_trips(sandbox: Sandbox)
     "bug: a comment before the first item of a sequence nested in a sequence moves one level "
     "out each time the file is read and written (`- #\\n  - - x` becomes `#\\n- - - x`): every "
     "decrypt/encrypt cycle changes the file"))
-def test_a_head_comment_in_nested_sequences_is_a_fixed_point() -> None:
+@pytest.mark.parametrize("plain", [
+    store_for("yaml").emit_plain([Mapping([Pair("a", Sequence([Sequence([Sequence([Sequence([
+        Comment(" note"), None])])])]))])], OPTIONS),
+    b'"":\n    - - #\n        - "": null\n',  # found by the long profile
+])
+def test_a_head_comment_in_nested_sequences_is_a_fixed_point(plain: bytes) -> None:
     store = store_for("yaml")
-    plain = store.emit_plain([Mapping([Pair("a", Sequence([Sequence([Sequence([Sequence([
-        Comment(" note"), None])])])]))])], OPTIONS)
     once = canonical(store, plain)
     assert canonical(store, once) == once
 
