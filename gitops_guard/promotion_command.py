@@ -92,7 +92,7 @@ def _result(config: Config, repo: run.Repository, outcome: run.Outcome,
             continue
         findings.append(Finding(
             check=CHECK, rule=item.rule, severity=severity,
-            path=run.display_path(repo, item.path, cwd), line=item.line,
+            path=display_path(repo.root / item.path, cwd), line=item.line,
             column=item.column, message=item.message,
             resource=None, pointer=item.pointer,
             fingerprint=fingerprint(item.rule, item.path, None, item.pointer, item.identity),

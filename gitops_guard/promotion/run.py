@@ -12,7 +12,6 @@ import contextlib
 import datetime
 import gc
 import os
-import posixpath
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import NamedTuple
@@ -345,10 +344,3 @@ def status(repo: Repository, ref: str | None) -> tuple[list[StatusRow], int]:
                 rows.append(StatusRow(app, artifact, cells))
         return rows, replay.commits
 
-
-def display_path(repo: Repository, path: str, cwd: Path) -> str:
-    full = repo.root / path
-    try:
-        return Path(os.path.relpath(full, cwd)).as_posix()
-    except ValueError:
-        return posixpath.normpath(full.as_posix())

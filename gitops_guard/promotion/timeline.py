@@ -171,7 +171,8 @@ class Tracker:
 
     def _extract(self, placement: Placement, location: Location) -> Placed:
         try:
-            extraction = extract(location.extractor, _TreeView(self), placement.path,
+            # The tracker is the extractor's Tree: it reads the files of its current commit.
+            extraction = extract(location.extractor, self, placement.path,
                                  location.options)
         except ExtractError as error:
             # The broken file may be a base: a change to it must re-extract this placement.
@@ -228,16 +229,6 @@ def _bounded_put(cache: dict[Any, Any], key: Any, value: Any, limit: int) -> Non
         for old in list(itertools.islice(cache, limit // 2)):  # the oldest half
             del cache[old]
     cache[key] = value
-
-
-class _TreeView:
-    """What an extractor sees: the files of the tracker's current tree."""
-
-    def __init__(self, tracker: Tracker) -> None:
-        self._tracker = tracker
-
-    def documents(self, path: str) -> Sequence[ParsedDocument] | None:
-        return self._tracker.documents(path)
 
 
 def group_values(extraction: Extraction) -> Values:
