@@ -154,7 +154,7 @@ def updatekeys(request: Request) -> int:
     updated = sopsfile.Encrypted(encrypted.documents, metadata)
     data = sopsfile.emit_encrypted(updated, request.input_format,
                                    _emit_options(request, rule.stores))
-    _write(request.file, data, request.display)
+    _write(request, request.file, data, request.display)
     request.stderr.write(f"{request.display}: master keys updated\n")
     return 0
 
@@ -180,7 +180,7 @@ def edit(request: Request) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
     metadata = replace(plain.metadata, version=WRITE_VERSION)
     edited = sopsfile.encrypt(documents, metadata, plain.data_key, stash=plain.stash)
-    _write(request.file, sopsfile.emit_encrypted(edited, fmt, options), request.display)
+    _write(request, request.file, sopsfile.emit_encrypted(edited, fmt, options), request.display)
     return 0
 
 
@@ -314,19 +314,25 @@ def _emit_options(request: Request, stores: sops_config.StoresSettings) -> EmitO
 def _deliver(request: Request, data: bytes, private: bool = False) -> None:
     """To the file in place, to --output, or to stdout."""
     if request.in_place:
-        _write(request.file, data, request.display)
+        _write(request, request.file, data, request.display)
     elif request.output is not None:
         # A new plaintext file is private; an existing one keeps its mode.
         mode = 0o600 if private and not request.output.exists() else None
-        _write(request.output, data, str(request.output), mode)
+        _write(request, request.output, data, str(request.output), mode)
     else:
         request.stdout.write(data)
         request.stdout.flush()
 
 
-def _write(path: Path, data: bytes, display: str, mode: int | None = None) -> None:
+def _write(request: Request, path: Path, data: bytes, display: str,
+           mode: int | None = None) -> None:
     """Atomically, through a symlink to the file it names (the link stays a link)."""
     target = path.resolve() if path.is_symlink() else path
+    # Only a process killed in the instant between naming its temp file and the rename
+    # leaves one; it may hold a decrypted copy, and nothing else would say so.
+    for leftover in atomic.leftovers(target):
+        _warn(request, f"{leftover}: a temp file left by an interrupted write of "
+                       f"{target.name}; it may hold a decrypted copy: delete it")
     try:
         atomic.write_bytes(target, data, mode)
     except OSError as exc:

@@ -1,9 +1,11 @@
 """`python -m tests.security.selfkill STEP ARGV...`: run `gitops-guard ARGV...`, and SIGKILL
-the process itself right after STEP of atomic.write_bytes — a deterministic kill at a chosen
-point of the write, where the random kills of the loop rarely land.
+the process itself at STEP of atomic.write_bytes (tests/security/writesteps.py), in the
+current directory — a deterministic kill at a chosen point of the write, where the random
+kills of the loop rarely land.
 
-STEP: `created` (the temp file exists, empty), `half-written` (half its bytes are on disk),
-`synced` (all of it, fsynced), `chmodded` (with its final mode), `renamed` (over the target).
+STEP: `create` (dies before the temp file exists), `write` (half its bytes written), `fsync`,
+`chmod`, `link` (complete, with its mode, still without a name), `rename` (named, beside the
+target), `fsync directory` (renamed over the target); each kill comes just before that step.
 """
 
 from __future__ import annotations
@@ -11,82 +13,22 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import tempfile
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from gitops_guard.cli import main
-
-STEPS = ("created", "half-written", "synced", "chmodded", "renamed")
-
-
-def die() -> None:
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
-class _Half:
-    def __init__(self, real: IO[bytes]) -> None:
-        self.real = real
-
-    def __enter__(self) -> _Half:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.real.close()
-
-    def write(self, data: bytes) -> int:
-        self.real.write(data[:len(data) // 2])
-        self.real.flush()
-        os.fsync(self.real.fileno())
-        die()
-        return 0
-
-    def flush(self) -> None:
-        self.real.flush()
-
-    def fileno(self) -> int:
-        return self.real.fileno()
+from tests.security.writesteps import STEPS, watch
 
 
 def install(step: str) -> None:
-    fds: set[int] = set()
-    temps: set[Path] = set()
-    real_mkstemp, real_fdopen, real_fsync = tempfile.mkstemp, os.fdopen, os.fsync
-    real_chmod, real_replace = Path.chmod, Path.replace
+    def on_step(current: str) -> None:
+        if current == step:
+            os.kill(os.getpid(), signal.SIGKILL)
 
-    def mkstemp(*args: Any, **kwargs: Any) -> tuple[int, str]:
-        fd, name = real_mkstemp(*args, **kwargs)
-        fds.add(fd)
-        temps.add(Path(name))
-        if step == "created":
-            die()
-        return fd, name
+    def set_attr(owner: Any, name: str, value: Any) -> None:
+        setattr(owner, name, value)
 
-    def fdopen(fd: int, *args: Any, **kwargs: Any) -> Any:
-        handle = real_fdopen(fd, *args, **kwargs)
-        return _Half(handle) if fd in fds and step == "half-written" else handle
-
-    def fsync(fd: int) -> None:
-        real_fsync(fd)
-        if fd in fds and step == "synced":
-            die()
-
-    def chmod(path: Path, *args: Any, **kwargs: Any) -> None:
-        real_chmod(path, *args, **kwargs)
-        if path in temps and step == "chmodded":
-            die()
-
-    def replace(path: Path, target: Any) -> Path:
-        result = real_replace(path, target)
-        if path in temps and step == "renamed":
-            die()
-        return result
-
-    tempfile.mkstemp = mkstemp  # type: ignore[assignment]
-    os.fdopen = fdopen
-    os.fsync = fsync  # type: ignore[assignment]
-    Path.chmod = chmod  # type: ignore[method-assign,assignment]
-    Path.replace = replace  # type: ignore[method-assign,assignment]
+    watch(set_attr, Path.cwd(), on_step)
 
 
 if __name__ == "__main__":

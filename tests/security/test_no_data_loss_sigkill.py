@@ -6,9 +6,10 @@ lands at a seeded random moment, most of them around the moment the file is writ
 timed run's modification time, corrected after each kill), the rest anywhere in the run.
 After each: the file is the original byte for byte, or a complete SOPS file that decrypts to
 the original plaintext; its mode (0600 or 0640) is kept; nothing beside it or in $TMPDIR holds
-plaintext. A temp file a kill left behind (`.credentials.bin.*.tmp`, ciphertext, 0600 until
-just before the rename) is counted and removed. A kill at each chosen step of the write
-(tests/security/selfkill.py) covers the moments the random kills rarely hit.
+plaintext. The temp file is written without a name (O_TMPFILE) and named only for the rename:
+one left by a kill in that instant (`.credentials.bin.*.tmp`, complete, the target's mode) is
+counted and removed. A kill at each step of the write (tests/security/selfkill.py) covers the
+moments the random kills rarely hit.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from typing import Any
 
 import pytest
 
-from tests.security.conftest import REPO_ROOT
+from gitops_guard import atomic
+from tests.security.conftest import REPO_ROOT, RunCli
 from tests.security.inplace import (
     COMMANDS,
     PASSWORD,
@@ -34,6 +36,7 @@ from tests.security.inplace import (
     plaintext_copies,
     prepare,
 )
+from tests.security.writesteps import REPLACED, STEPS
 
 ITERATIONS = 30
 SEED = 9
@@ -101,10 +104,11 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, private_tmpdir:
         assert mode_of(setup.target) == setup.mode, where
         assert plaintext_copies(setup, private_tmpdir) == [], where
         assert list(private_tmpdir.iterdir()) == [], where
-        leftovers = [p for p in setup.folder.iterdir() if p.name not in (NAME, ".sops.yaml")]
-        for path in leftovers:  # only a kill can leave one: nothing cleans up after SIGKILL
-            assert killed and path.name.startswith(f".{NAME}.") and path.suffix == ".tmp", where
-            assert mode_of(path) in (0o600, setup.mode), where  # its mode is set last
+        leftovers = sorted(p for p in setup.folder.iterdir() if p.name not in (NAME, ".sops.yaml"))
+        # Only a kill between naming the complete temp file and the rename leaves one.
+        assert leftovers == atomic.leftovers(setup.target), where
+        for path in leftovers:
+            assert killed and mode_of(path) == setup.mode, where
             path.unlink()
         seen[state] += 1
         seen["killed" if killed else "finished"] += 1
@@ -132,25 +136,8 @@ def test_a_run_that_is_not_killed_replaces_the_file(tmp_path: Path, mode: int) -
 
 # -- a SIGKILL at each step of the write --------------------------------------------------------
 
-# Each step, and whether the new file is in place when the process dies there.
-KILL_STEPS = {"created": False, "half-written": False, "synced": False, "chmodded": False,
-              "renamed": True}
-PLAINTEXT_LEFT_BEHIND = pytest.mark.xfail(
-    strict=True, reason="a SIGKILL between writing the temp file and the rename leaves "
-    "`.secret.yaml.XXXXXXXX.tmp` holding the decrypted plaintext beside the still "
-    "encrypted file (gitops_guard/atomic.py: a named temp file; nothing can clean up after "
-    "SIGKILL)")
-
-
 def kill_cases() -> list[Any]:
-    cases = []
-    for name in COMMANDS:
-        for step in KILL_STEPS:
-            leaves_plaintext = name == "decrypt -i" and step in ("half-written", "synced",
-                                                                  "chmodded")
-            cases.append(pytest.param(name, step, id=f"{name}-{step}", marks=(
-                [PLAINTEXT_LEFT_BEHIND] if leaves_plaintext else [])))
-    return cases
+    return [pytest.param(name, step, id=f"{name}-{step}") for name in COMMANDS for step in STEPS]
 
 
 @pytest.mark.parametrize(("name", "step"), kill_cases())
@@ -158,21 +145,48 @@ def test_sigkill_at_each_write_step_loses_nothing(tmp_path: Path, private_tmpdir
                                                   name: str, step: str) -> None:
     command = COMMANDS[name]
     setup = prepare(tmp_path / "folder", tmp_path / "keys", command, 0o640)
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.security.selfkill", step, "sops",
-         *command.argv(setup)], cwd=setup.folder, env=environment(setup), capture_output=True,
-        check=False, timeout=60)
+    completed = kill_at(setup, command.argv(setup), step)
     assert completed.returncode == -9, completed.stderr.decode()
-    renamed = KILL_STEPS[step]
-    assert outcome(setup, command) == ("new" if renamed else "original")
+    assert outcome(setup, command) == ("new" if step in REPLACED else "original")
     assert mode_of(setup.target) == 0o640
     assert list(private_tmpdir.iterdir()) == []
-    left = sorted(p.name for p in setup.folder.iterdir()
-                  if p.name not in (setup.target.name, ".sops.yaml"))
-    # Before the rename the temp file stays: nothing runs after SIGKILL. It is 0600 until
-    # it is given the file's mode, just before the rename.
-    assert len(left) == (0 if renamed else 1)
-    assert all(p.startswith(f".{setup.target.name}.") and p.endswith(".tmp") for p in left)
-    assert all(mode_of(setup.folder / p) == (0o640 if step == "chmodded" else 0o600)
-               for p in left)
-    assert plaintext_copies(setup, private_tmpdir) == []
+    # Killed before `rename`, the temp file is the only name the new content has; before
+    # `rename` it has none at all: nothing is left beside the file.
+    left = [p for p in setup.folder.iterdir() if p.name not in (setup.target.name, ".sops.yaml")]
+    if step == "rename":
+        assert [path.parent for path in left] == [setup.folder]
+        assert left == atomic.leftovers(setup.target)
+    else:
+        assert left == []
+        assert plaintext_copies(setup, private_tmpdir) == []
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_a_kill_between_naming_and_renaming_leaves_the_complete_file_named(
+        tmp_path: Path, private_tmpdir: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch,
+        name: str) -> None:
+    """The one moment no design closes on Linux (there is no atomic "link this anonymous
+    file over that name"): between the two consecutive system calls `link` and `rename`.
+    What is left then is the complete new file, with the target's mode, under the temp
+    name; the next in-place write of that file warns of it."""
+    command = COMMANDS[name]
+    setup = prepare(tmp_path / "folder", tmp_path / "keys", command, 0o640)
+    assert kill_at(setup, command.argv(setup), "rename").returncode == -9
+    [left] = atomic.leftovers(setup.target)
+    assert outcome(setup, command) == "original"
+    assert mode_of(left) == 0o640
+    assert left.read_bytes() != setup.original
+    restored = prepare(tmp_path / "again", tmp_path / "keys-again", command, 0o640)
+    left.rename(restored.folder / left.name.replace(setup.target.name, restored.target.name))
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(restored.first.file))
+    result = run_cli("sops", *command.argv(restored), cwd=restored.folder)
+    assert result.code == 0, result.err
+    [warned] = atomic.leftovers(restored.target)
+    assert f"gitops-guard: warning: {warned}: a temp file left by an interrupted write" in \
+        result.err
+
+
+def kill_at(setup: Setup, argv: tuple[str, ...], step: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "tests.security.selfkill", step, "sops", *argv],
+                          cwd=setup.folder, env=environment(setup), capture_output=True,
+                          check=False, timeout=60)

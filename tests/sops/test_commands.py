@@ -281,15 +281,12 @@ def _interrupt(*_: Any, **__: Any) -> Any:
     raise KeyboardInterrupt
 
 
+# The steps before the write; each step of the write itself (every in-place command, failure
+# and interrupt, with and without O_TMPFILE): tests/security/test_no_data_loss.py.
 STEPS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "wrapping the data key": lambda m: m.setattr(keys, "wrap_age", _fail),
     "encrypting values": lambda m: m.setattr(cipher, "encrypt", _interrupt),
     "emitting": lambda m: m.setattr(sopsfile, "emit_encrypted", _fail),
-    "creating the temp file": lambda m: m.setattr(tempfile, "mkstemp", _fail),
-    "writing": lambda m: m.setattr(os, "fdopen", _interrupt),
-    "fsync": lambda m: m.setattr(os, "fsync", _fail),
-    "chmod": lambda m: m.setattr(Path, "chmod", _fail),
-    "rename": lambda m: m.setattr(Path, "replace", _interrupt),
 }
 
 
