@@ -20,9 +20,10 @@ EXIT_INTERNAL = 3
 
 def baseline_command(action: str, paths: Sequence[str], baseline: str | None,
                      config_file: str | None, jobs: int, out: TextIO, err: TextIO, *,
-                     debug: bool = False) -> int:
+                     debug: bool = False, allow_outside: bool = False) -> int:
     cwd = Path.cwd()
-    config = load_config(find_config(config_file, os.environ, cwd), cwd)
+    config = load_config(find_config(config_file, os.environ, cwd), cwd,
+                         allow_outside=allow_outside)
     path = Path(os.path.normpath(cwd / baseline)) if baseline else (
         config.baseline or config.root / baseline_file.FILE_NAME)
     shown = display_path(path, cwd)

@@ -94,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_policy_commands(commands, run_options, policy_options)
     _add_promotion_commands(commands)
     _add_install_hooks(commands)
-    commands.add_parser("rules", help="list every rule id with its severity and summary")
+    commands.add_parser("rules", parents=[_confine_options()],
+                        help="list every rule id with its severity and summary")
     commands.add_parser("config-schema", help="print the JSON schema of .gitops-guard.yaml")
     _add_comfort_commands(commands)
     return parser
@@ -102,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_comfort_commands(commands: Any) -> None:
     explain = commands.add_parser(
-        "explain", help="what a rule checks, why it matters, how to fix or waive it",
+        "explain", parents=[_confine_options()],
+        help="what a rule checks, why it matters, how to fix or waive it",
         description="Explain a rule of the config found from the working directory: a "
                     "GG-* or PROMO rule, a built-in policy or one of the team's policies.")
     explain.add_argument("rule", metavar="RULE", help="a rule id (`gitops-guard rules`)")
@@ -167,7 +169,8 @@ def _add_policy_commands(commands: Any, run_options: argparse.ArgumentParser,
     actions.add_parser("check", parents=[run_options, policy_options, _render_options()],
                        help="run only the policy check (check --checks policy)",
                        description="Evaluate every object against the active policies.")
-    listing = actions.add_parser("list", help="every active policy: id, level, pack, source")
+    listing = actions.add_parser("list", parents=[_confine_options()],
+                                 help="every active policy: id, level, pack, source")
     listing.add_argument("--config", metavar="FILE", help="config file")
     listing.add_argument("--all", action="store_true",
                          help="also the policies that are off")
@@ -189,7 +192,7 @@ def _add_promotion_commands(commands: Any) -> None:
     actions = promotion.add_subparsers(dest="promotion_command", metavar="COMMAND")
     actions.required = True
     report = _report_options()
-    now = argparse.ArgumentParser(add_help=False)
+    now = argparse.ArgumentParser(add_help=False, parents=[_confine_options()])
     now.add_argument("--now", metavar="TIME",
                      help="judge soak times as of this ISO 8601 time (default: now)")
     check = actions.add_parser(
@@ -207,7 +210,7 @@ def _add_promotion_commands(commands: Any) -> None:
                        help="exit 0 with a note when the config has no `promotion:` section "
                             "(git hooks and CI templates shared by many repositories)")
     audit = actions.add_parser(
-        "audit", parents=[report],
+        "audit", parents=[report, _confine_options()],
         help="replay all history and report every violation with its commit",
         description="Replay the first-parent history of deploy_ref (or REF) and report "
                     "every promotion that broke the order, each with its commit.")
@@ -285,8 +288,18 @@ def _add_sops_commands(commands: Any) -> None:
                         help="write the identity here (default: stdout)")
 
 
-def _baseline_options() -> argparse.ArgumentParser:
+def _confine_options() -> argparse.ArgumentParser:
+    """For every command that reads a config (confine.py)."""
     options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--allow-outside-repo", action="store_true",
+                         help="let the config name files outside its repository "
+                              "(schema.crds, schema.locations, policy.paths, baseline, "
+                              "promotion.overrides.approvals_file); refused by default")
+    return options
+
+
+def _baseline_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False, parents=[_confine_options()])
     options.add_argument("paths", nargs="*", metavar="PATH",
                          help="what to scan (default: the config file's directory, else the "
                               "git work-tree root)")
@@ -301,16 +314,14 @@ def _baseline_options() -> argparse.ArgumentParser:
 
 def _run_options() -> argparse.ArgumentParser:
     """Options shared by `check` and the per-check shortcuts."""
-    check = argparse.ArgumentParser(add_help=False, parents=[_report_options()])
+    check = argparse.ArgumentParser(add_help=False, parents=[_report_options(),
+                                                             _confine_options()])
     check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories")
     check.add_argument("--jobs", "-j", type=_jobs, default=os.cpu_count() or 1, metavar="N",
                        help="worker processes for large runs (default: number of CPUs)")
     check.add_argument("--staged", action="store_true",
                        help="check what is staged in the git index, not the working tree "
                             "(a git pre-commit hook); no PATH: every staged file")
-    check.add_argument("--allow-outside-repo", action="store_true",
-                       help="let the config name files outside its repository (schema.crds, "
-                            "schema.locations, policy.paths, baseline); refused by default")
     return check
 
 
@@ -360,11 +371,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = bool(getattr(args, "debug", False))
     try:
         if args.command == "rules":
-            return _rules(sys.stdout)
+            return _rules(sys.stdout, allow_outside=args.allow_outside_repo)
         if args.command == "config-schema":
             return _config_schema(sys.stdout)
         if args.command == "explain":
-            return _explain(args.rule, args.config)
+            return _explain(args.rule, args.config, allow_outside=args.allow_outside_repo)
         if args.command == "init":
             from gitops_guard.init_command import init
 
@@ -375,7 +386,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from gitops_guard.policy_command import policy_list, policy_test
 
             if args.policy_command == "list":
-                return policy_list(args.config, args.all, sys.stdout)
+                return policy_list(args.config, args.all, sys.stdout,
+                                   allow_outside=args.allow_outside_repo)
             return policy_test([Path(p) for p in args.paths], sys.stdout)
         if args.command == "promotion":
             return _promotion(args)
@@ -389,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return baseline_command(args.baseline_action, args.paths, args.baseline,
                                     args.config, args.jobs, sys.stdout, sys.stderr,
-                                    debug=args.debug)
+                                    debug=args.debug, allow_outside=args.allow_outside_repo)
         return _check(args)
     except GuardError as exc:
         print(f"gitops-guard: error: {exc}", file=sys.stderr)
@@ -476,18 +488,18 @@ def _promotion(args: argparse.Namespace) -> int:
     from gitops_guard import promotion_command
 
     cwd = Path.cwd()
+    source = promotion_command.ConfigSource(args.config, cwd, args.allow_outside_repo)
     if args.promotion_command == "status":
-        return promotion_command.status(args.config, cwd, args.ref, args.format, args.now,
-                                        sys.stdout)
+        return promotion_command.status(source, args.ref, args.format, args.now, sys.stdout)
     if args.promotion_command == "check" and args.if_configured and \
-            not promotion_command.configured(args.config, cwd):
+            not promotion_command.configured(source):
         print("gitops-guard: no `promotion:` section in the config; promotion check skipped",
               file=sys.stderr)
         return EXIT_OK
     if args.promotion_command == "audit":
-        result = promotion_command.audit(args.config, cwd, args.ref)
+        result = promotion_command.audit(source, args.ref)
     else:
-        result = promotion_command.check(args.config, cwd, base=args.base, head=args.head,
+        result = promotion_command.check(source, base=args.base, head=args.head,
                                          now=args.now, message_file=args.commit_msg)
     if args.fail_on:
         from gitops_guard.findings import Severity
@@ -579,25 +591,26 @@ def _write_atomically(path: Path, text: str) -> None:
         raise GuardError(f"cannot write report: {exc.strerror}", path=str(path)) from None
 
 
-def _rules(stream: TextIO) -> int:
+def _rules(stream: TextIO, *, allow_outside: bool) -> int:
     from gitops_guard.catalog import rule_check
     from gitops_guard.config import find_config, load_config
 
     cwd = Path.cwd()
-    config = load_config(find_config(None, os.environ, cwd), cwd)
+    config = load_config(find_config(None, os.environ, cwd), cwd, allow_outside=allow_outside)
     for rule in sorted(config.catalog.values(), key=lambda r: r.id):
         stream.write(f"{rule.id:<18} {rule.severity.value:<8} {rule_check(rule.id):<12} "
                      f"{rule.summary}\n")
     return EXIT_OK
 
 
-def _explain(rule_id: str, config_file: str | None) -> int:
+def _explain(rule_id: str, config_file: str | None, *, allow_outside: bool) -> int:
     from gitops_guard.config import find_config, load_config
     from gitops_guard.explain import explain
 
     cwd = Path.cwd()
-    return explain(rule_id, load_config(find_config(config_file, os.environ, cwd), cwd),
-                   sys.stdout)
+    config = load_config(find_config(config_file, os.environ, cwd), cwd,
+                         allow_outside=allow_outside)
+    return explain(rule_id, config, sys.stdout)
 
 
 def _config_schema(stream: TextIO) -> int:

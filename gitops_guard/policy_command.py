@@ -21,12 +21,14 @@ TEST_FILE = "gitops-guard-test.yaml"
 RESULTS = ("pass", "fail", "skip")
 
 
-def policy_list(config_file: str | None, show_all: bool, out: TextIO) -> int:
+def policy_list(config_file: str | None, show_all: bool, out: TextIO, *,
+                allow_outside: bool = False) -> int:
     from gitops_guard.checks.policy.catalog import builtin_directory
     from gitops_guard.checks.policy.state import active_policies, all_policies, severity_of
 
     cwd = Path.cwd()
-    config = load_config(find_config(config_file, os.environ, cwd), cwd)
+    config = load_config(find_config(config_file, os.environ, cwd), cwd,
+                         allow_outside=allow_outside)
     policies = all_policies(config)
     active = {id(policy) for policy in active_policies(config, policies)}
     profile = config.section("policy").get("profile", "baseline")

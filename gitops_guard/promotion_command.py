@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -24,8 +25,21 @@ from gitops_guard.reporters.common import plural
 CHECK = "promotion"
 
 
-def _setup(config_path: str | None, cwd: Path) -> tuple[Config, run.Repository]:
-    config = load_config(find_config(config_path, os.environ, cwd), cwd)
+@dataclass(frozen=True)
+class ConfigSource:
+    """Where the config comes from: --config (else found from `cwd`), --allow-outside-repo."""
+
+    path: str | None
+    cwd: Path
+    allow_outside: bool = False
+
+    def load(self) -> Config:
+        return load_config(find_config(self.path, os.environ, self.cwd), self.cwd,
+                           allow_outside=self.allow_outside)
+
+
+def _setup(source: ConfigSource) -> tuple[Config, run.Repository]:
+    config, cwd = source.load(), source.cwd
     section = config.section(CHECK)
     if not section:
         where = f" ({display_path(config.path, cwd)})" if config.path is not None else ""
@@ -41,10 +55,9 @@ def _setup(config_path: str | None, cwd: Path) -> tuple[Config, run.Repository]:
     return config, run.open_repository(root, settings.load(section, prefix), config.root)
 
 
-def configured(config_path: str | None, cwd: Path) -> bool:
-    """Whether the config found from `cwd` has a `promotion:` section (`--if-configured`)."""
-    config = load_config(find_config(config_path, os.environ, cwd), cwd)
-    return bool(config.section(CHECK))
+def configured(source: ConfigSource) -> bool:
+    """Whether the config has a `promotion:` section (`--if-configured`)."""
+    return bool(source.load().section(CHECK))
 
 
 def parse_now(text: str | None) -> int:
@@ -60,9 +73,10 @@ def parse_now(text: str | None) -> int:
     return int(moment.timestamp())
 
 
-def check(config_path: str | None, cwd: Path, *, base: str | None, head: str | None,
-          now: str | None, message_file: str | None) -> RunResult:
-    config, repo = _setup(config_path, cwd)
+def check(source: ConfigSource, *, base: str | None, head: str | None, now: str | None,
+          message_file: str | None) -> RunResult:
+    config, repo = _setup(source)
+    cwd = source.cwd
     message = None
     if message_file is not None:
         try:
@@ -74,12 +88,12 @@ def check(config_path: str | None, cwd: Path, *, base: str | None, head: str | N
     return _result(config, repo, outcome, cwd)
 
 
-def audit(config_path: str | None, cwd: Path, ref: str | None) -> RunResult:
-    config, repo = _setup(config_path, cwd)
+def audit(source: ConfigSource, ref: str | None) -> RunResult:
+    config, repo = _setup(source)
     target = ref or repo.settings.deploy_ref or "HEAD"
     if gitdata.resolve(repo.root, target) is None:
         raise GuardError(f"{target!r} names no commit")
-    return _result(config, repo, run.audit(repo, target), cwd)
+    return _result(config, repo, run.audit(repo, target), source.cwd)
 
 
 def _result(config: Config, repo: run.Repository, outcome: run.Outcome,
@@ -111,9 +125,9 @@ def _severity(item: run.PromotionFinding, config: Config) -> Severity | None:
     return item.severity
 
 
-def status(config_path: str | None, cwd: Path, ref: str | None, output_format: str,
-           now: str | None, stream: TextIO) -> int:
-    _, repo = _setup(config_path, cwd)
+def status(source: ConfigSource, ref: str | None, output_format: str, now: str | None,
+           stream: TextIO) -> int:
+    _, repo = _setup(source)
     rows, commits = run.status(repo, ref)
     moment = parse_now(now)
     envs = list(repo.settings.environments)

@@ -216,6 +216,42 @@ def test_allow_outside_repo_reads_them(config_repo: Path, run_cli: RunCli,
     assert [rule for rule, _, _ in allowed.findings()] == ["GG-SCHEMA-001"]
 
 
+# Every command that reads a config, each with what it needs in the repository.
+CONFIG_COMMANDS = {
+    "check": ("check", "good.yaml"),
+    "schema": ("schema", "good.yaml"),
+    "secrets scan": ("secrets", "scan", "good.yaml"),
+    "secrets baseline create": ("secrets", "baseline", "create", "good.yaml"),
+    "policy check": ("policy", "check", "good.yaml"),
+    "policy list": ("policy", "list"),
+    "rules": ("rules",),
+    "explain": ("explain", "GG-SCHEMA-001"),
+    "promotion check": ("promotion", "check"),
+    "promotion audit": ("promotion", "audit"),
+    "promotion status": ("promotion", "status"),
+}
+PROMOTION = ("promotion:\n  environments: [dev, prod]\n  apps:\n    - name: web\n"
+             "      locations: [{path: 'envs/{env}/values.yaml', extractor: yaml-path,\n"
+             "                   field: version}]\n")
+
+
+@pytest.mark.parametrize("argv", list(CONFIG_COMMANDS.values()), ids=list(CONFIG_COMMANDS))
+def test_every_command_refuses_config_paths_outside_unless_allowed(
+        config_repo: Path, run_cli: RunCli, argv: tuple[str, ...]) -> None:
+    write(config_repo, {".gitops-guard.yaml": "baseline: ../outside/known.json\n" + PROMOTION,
+                        "envs/dev/values.yaml": "version: 1.0.0\n"})
+    write(config_repo.parent / "outside", {"known.json": '{"version": 1, "findings": []}\n'})
+    git(config_repo, "add", "-A")
+    git(config_repo, "commit", "-qm", "start")
+    refused = run_cli(*argv, cwd=config_repo)
+    assert refused.code == 2
+    assert ".gitops-guard.yaml:1:" in refused.err
+    assert "pass --allow-outside-repo to read it" in refused.err
+    allowed = run_cli(*argv, "--allow-outside-repo", cwd=config_repo)
+    assert allowed.code in (0, 1), allowed.err
+    assert "outside the repository" not in allowed.err
+
+
 # -- no shell ------------------------------------------------------------------------------
 
 
