@@ -113,7 +113,7 @@ def schema() -> dict[str, Any]:
         "fail_on": {"enum": ["error", "warning"], "default": "error",
                     "description": "the lowest severity that makes a run exit 1; --fail-on "
                                    "overrides it"},
-        "baseline": {"type": "string", "minLength": 1,
+        "baseline": {"type": "string", "minLength": 1, confine.READS: confine.PATH,
                      "description": "the baseline of known secrets, relative to this file "
                                     "(default: .gitops-guard-baseline.json beside it, when it "
                                     "exists)"},
@@ -235,7 +235,7 @@ def load_config(path: Path | None, cwd: Path, *, allow_outside: bool = False) ->
     # Before the schema check: validating `policy.paths` already reads those files.
     problems = [] if allow_outside else [
         (*_position(root_node, tokens), message)
-        for tokens, message in confine.outside_paths(data, path.parent)]
+        for tokens, message in confine.outside_paths(data, path.parent, schema())]
     problems = problems or _schema_problems(data, root_node, path.parent)
     if problems:
         lines = [f"{display}:{line}:{column}: {message}" for line, column, message in problems]

@@ -11,6 +11,8 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from gitops_guard.confine import READS
+
 HEADER = """\
 # Configuration reference
 
@@ -71,6 +73,10 @@ def _join(path: str, key: str) -> str:
 def _row(path: str, node: Mapping[str, Any], required: bool) -> str:
     default = f"`{_value(node['default'])}`" if "default" in node else ""
     description = _sentence(node.get("description", ""))
+    items = node.get("items")
+    if READS in node or (isinstance(items, Mapping) and READS in items):
+        description += (" Must stay inside the repository unless `--allow-outside-repo` "
+                        "(docs/security.md).")
     if required:
         description = f"**required.** {description}"
     return f"| `{path}` | {_cell(_type(node))} | {default} | {_cell(description)} |"

@@ -2,8 +2,9 @@
 
 Two gates use this. Discovery skips a symlink whose target leaves the repository (a checked-in
 `link.yaml -> /etc/shadow` must not be read, scanned and quoted in a report). The config may
-not name paths outside its repository (`schema.crds`, `schema.locations`, `policy.paths`,
-`baseline`, `promotion.overrides.approvals_file`) unless `--allow-outside-repo` is given: a
+not name paths outside its repository (the keys its schema marks READS: `schema.crds`,
+`schema.locations`, `policy.paths`, `baseline`, `promotion.overrides.approvals_file`) unless
+`--allow-outside-repo` is given: a
 config arrives with the repository, and cloning one must not make the tool read the user's
 home directory. "The repository" is the git work tree holding the path; outside git, the
 directory the user named (for a file, its directory; for the config, the config's directory).
@@ -13,11 +14,17 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 ALLOW_FLAG = "--allow-outside-repo"
+# The mark, in a check's config schema, of a string that names a file or directory to read:
+# PATH as written, LOCATION a schema location (a URL or `default` names none; a template
+# reads below the part before its first `{{`). confine derives the keys it guards from it.
+READS = "x-reads"
+PATH = "path"
+LOCATION = "location"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -41,14 +48,6 @@ def inside(path: Path, root: Path) -> bool:
         return False
 
 
-def _strings(value: Any) -> Iterator[tuple[str, str]]:
-    """(index, string) of a list's string items, as the schema will demand them."""
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            if isinstance(item, str) and item:
-                yield str(index), item
-
-
 def _location_path(location: str) -> str | None:
     """The filesystem part of a schema location: None for a URL or `default`; a template's
     directory before its first `{{` (what a kind name expands into is not the config's)."""
@@ -62,34 +61,42 @@ def _location_path(location: str) -> str | None:
     return head.rsplit("/", 1)[0] or "/"
 
 
-def named_paths(data: Any) -> Iterator[tuple[list[str], str]]:
-    """(key tokens, path as written) for every config value that names a file to read."""
-    if not isinstance(data, dict):
-        return
-    if isinstance(data.get("baseline"), str) and data["baseline"]:
-        yield ["baseline"], data["baseline"]
-    schema = data.get("schema")
-    if isinstance(schema, dict):
-        for index, entry in _strings(schema.get("crds")):
-            yield ["schema", "crds", index], entry
-        for index, entry in _strings(schema.get("locations")):
-            where = _location_path(entry)
-            if where is not None:
-                yield ["schema", "locations", index], where
-    policy = data.get("policy")
-    if isinstance(policy, dict):
-        for index, entry in _strings(policy.get("paths")):
-            yield ["policy", "paths", index], entry
-    promotion = data.get("promotion")
-    overrides = promotion.get("overrides") if isinstance(promotion, dict) else None
-    if isinstance(overrides, dict) and isinstance(overrides.get("approvals_file"), str):
-        yield ["promotion", "overrides", "approvals_file"], overrides["approvals_file"]
+def named_paths(data: Any, schema: Mapping[str, Any],
+                tokens: tuple[str, ...] = ()) -> Iterator[tuple[list[str], str]]:
+    """(key tokens, path as written) for every config value whose schema is marked as naming
+    a file to read (READS), walking the schema and the data together."""
+    reads = schema.get(READS)
+    if reads is not None and isinstance(data, str) and data:
+        where = _location_path(data) if reads == LOCATION else data
+        if where is not None:
+            yield list(tokens), where
+    properties = schema.get("properties")
+    if isinstance(properties, Mapping) and isinstance(data, dict):
+        for key, child in properties.items():
+            if key in data:
+                yield from named_paths(data[key], child, (*tokens, key))
+    items = schema.get("items")
+    if isinstance(items, Mapping) and isinstance(data, list):
+        for index, item in enumerate(data):
+            yield from named_paths(item, items, (*tokens, str(index)))
 
 
-def outside_paths(data: Any, config_dir: Path) -> Iterator[tuple[list[str], str]]:
+def path_keys(schema: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
+    """The config keys marked READS, as `a.b[]` (for docs and tests)."""
+    if schema.get(READS) is not None:
+        yield prefix
+    for key, child in (schema.get("properties") or {}).items():
+        yield from path_keys(child, f"{prefix}.{key}" if prefix else key)
+    items = schema.get("items")
+    if isinstance(items, Mapping):
+        yield from path_keys(items, prefix + "[]")
+
+
+def outside_paths(data: Any, config_dir: Path,
+                  schema: Mapping[str, Any]) -> Iterator[tuple[list[str], str]]:
     """(key tokens, message) for each config path that leaves the config's repository."""
     root = boundary(config_dir, config_dir)
-    for tokens, written in named_paths(data):
+    for tokens, written in named_paths(data, schema):
         # `~` is not expanded for these keys: the path is taken as written, below the config.
         if not inside(config_dir / written, root):
             key = ".".join(t if not t.isdigit() else f"[{t}]" for t in tokens).replace(".[", "[")

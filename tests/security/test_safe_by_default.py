@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import socket
 import textwrap
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from gitops_guard import config, confine
 from tests.conftest import GOOD_CONFIGMAP, NAMELESS_CONFIGMAP, CliRun, git, write
 from tests.promotion.gitrepo import GitRepo
 from tests.security.conftest import PlantedRepo, RunCli
@@ -131,6 +133,13 @@ OUTSIDE_CONFIGS = [
                  3, "promotion.overrides.approvals_file", "../outside/approvals.yaml",
                  id="promotion.overrides.approvals_file"),
 ]
+
+
+def test_every_key_the_schema_marks_as_a_path_has_a_row_above() -> None:
+    """confine guards the keys the config schema marks (confine.READS): a check adding a
+    path-valued key marks it, and it is then refused outside the repository."""
+    rows = {re.sub(r"\[\d+\]", "[]", param.values[2]) for param in OUTSIDE_CONFIGS}
+    assert set(confine.path_keys(config.schema())) == rows
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ FAIL (pss-baseline-privileged)::
 
 from __future__ import annotations
 
+from gitops_guard import confine
 from gitops_guard.checks.base import Check, lazily
 from gitops_guard.documents import DocRole
 
@@ -44,7 +45,8 @@ CHECK = Check(
                             "default": "latest",
                             "description": "PSS version where no Namespace label says "
                                            "otherwise: \"1.NN\" or latest"},
-            "paths": {"type": "array", "items": {"type": "string", "minLength": 1},
+            "paths": {"type": "array",
+                      "items": {"type": "string", "minLength": 1, confine.READS: confine.PATH},
                       "description": "files or directories of the team's policies"},
             "packs": {"type": "object",
                       "additionalProperties": {"type": "boolean"},

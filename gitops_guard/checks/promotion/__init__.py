@@ -9,6 +9,7 @@ section to the config schema.
 
 from __future__ import annotations
 
+from gitops_guard import confine
 from gitops_guard.checks.base import Check, lazily
 from gitops_guard.findings import Rule, Severity
 
@@ -168,6 +169,7 @@ CHECK = Check(
                             "description": "the commit trailer that overrides a finding; "
                                            "false turns trailers off"},
                 "approvals_file": {"type": "string", "minLength": 1,
+                                   confine.READS: confine.PATH,
                                    "description": "a file of approvals, relative to the config "
                                                   "file"},
             }},

@@ -20,6 +20,7 @@ FAIL (GG-SCHEMA-004)::
 
 from __future__ import annotations
 
+from gitops_guard import confine
 from gitops_guard.checks.base import Check, lazily
 from gitops_guard.checks.schema.rules import RULES
 
@@ -43,11 +44,13 @@ CHECK = Check(
             "missing_schemas": {"enum": ["error", "warn", "warning", "skip"], "default": "warn",
                                 "description": "level of GG-SCHEMA-003 (no schema for a "
                                                "kind), or skip: no finding"},
-            "crds": {"type": "array", "items": {"type": "string", "minLength": 1},
+            "crds": {"type": "array",
+                     "items": {"type": "string", "minLength": 1, confine.READS: confine.PATH},
                      "description": "CRD files or directories to use besides those among the "
                                     "checked files and, for a run on single files, elsewhere "
                                     "in the repository; relative to the config file"},
-            "locations": {"type": "array", "items": {"type": "string", "minLength": 1},
+            "locations": {"type": "array", "items": {"type": "string", "minLength": 1,
+                                                    confine.READS: confine.LOCATION},
                           "description": "kubeconform-style schema locations (directories, "
                                          "files, http(s) URL templates), tried in order"},
             "offline": {"type": "boolean", "default": False,
