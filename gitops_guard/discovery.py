@@ -52,7 +52,10 @@ def discover(paths: Sequence[str], *, cwd: Path, wanted: Callable[[str], bool],
              exclude: Sequence[str] = (), exclude_root: Path | None = None) -> list[Candidate]:
     """Files to check, sorted, without duplicates.
 
-    `wanted(name)` says whether a file found in a directory is one some check reads.
+    `wanted(name)` says whether a file found in a directory is one some check reads; failing
+    that, `wanted` is asked about the file's absolute path (forward slashes), so a check can
+    want a file by the directory it is in (`.kube/config`). An absolute path never starts with
+    a dot, so a check that looks at name prefixes (`.env*`) does not mistake it.
     `exclude` globs are relative to `exclude_root` (the config file's directory).
     """
     found: dict[Path, Candidate] = {}
@@ -66,7 +69,8 @@ def discover(paths: Sequence[str], *, cwd: Path, wanted: Callable[[str], bool],
                 warn(f"{display_path(path, cwd)}: a symlink leading outside the repository "
                      f"({display_path(limit, cwd)}); not read")
                 continue
-            files: Iterable[Path] = (f for f in _directory_files(path) if wanted(f.name))
+            files: Iterable[Path] = (f for f in _directory_files(path)
+                                     if wanted(f.name) or wanted(f.as_posix()))
         elif os.path.lexists(path):
             files = (path,)
             limit = confine.boundary(path, path.parent)

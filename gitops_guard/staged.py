@@ -64,8 +64,10 @@ class StagedIndex:
             if not under and not self._known(raw, rel, cwd):
                 raise GuardError(f"no such file or directory in the index or the working "
                                  f"tree: {raw}")
+            # As discovery asks: by name, then by path (a `.kube/config`).
             chosen.update((name, self.blobs[name]) for name in under
-                          if wanted(posixpath.basename(name)))
+                          if wanted(posixpath.basename(name))
+                          or wanted((self.root / name).as_posix()))
         root = exclude_root or cwd
         selected: list[tuple[Path, str]] = []
         for name in sorted(chosen):

@@ -74,6 +74,11 @@ def secret(data: dict[str, str], kind: str = "Opaque") -> str:
         {"auths": {"ghcr.io": {"auth": b64("ci:Regi5try-Pa55")}}}))},
         "kubernetes.io/dockerconfigjson")},
      [("GG-SECRET-001", "s.yaml", 5), ("GG-SECRET-002", "s.yaml", 6)]),
+    # the older kubernetes.io/dockercfg: registries at the top, no `auths`
+    ({"s.yaml": secret({".dockercfg": b64(json.dumps(
+        {"ghcr.io": {"auth": b64("ci:Regi5try-Pa55"), "email": "ci@example.com"}}))},
+        "kubernetes.io/dockercfg")},
+     [("GG-SECRET-001", "s.yaml", 5), ("GG-SECRET-002", "s.yaml", 6)]),
     # a PKCS#12 keystore inside Secret data
     ({"s.yaml": secret({"keystore.p12": b64(b"\x30\x82\x0a\x0b\x02\x01\x03" + bytes(40))})},
      [("GG-SECRET-001", "s.yaml", 5), ("GG-SECRET-006", "s.yaml", 6)]),
@@ -133,6 +138,67 @@ def test_docker_config_json(tmp_path: Path, run_cli: Callable[..., CliRun]) -> N
                          "credHelpers": {"gcr.io": "gcloud"}}, indent=2)
     assert scan(run_cli, tmp_path, {"config.json": config}) == [
         ("GG-SECRET-002", "config.json", 4), ("GG-SECRET-003", "config.json", 7)]
+
+
+KUBECONFIG_FOUND = [("GG-SECRET-002", 12), ("GG-SECRET-002", 15), ("GG-SECRET-003", 19)]
+# kubectl needs neither apiVersion nor kind: a file named as a kubeconfig is read as one.
+BARE_KUBECONFIG = "users:\n  - name: basic\n    user:\n      username: admin\n" \
+                  "      password: Adm1n-Pa55\n"
+CLEAN_KUBECONFIG = f"""\
+apiVersion: v1
+kind: Config
+clusters:
+  - name: prod
+    cluster: {{server: https://k8s.example.com, certificate-authority-data: {CERTIFICATE_DATA}}}
+users:
+  - name: admin
+    user:
+      client-certificate-data: {CERTIFICATE_DATA}
+      exec: {{command: aws, args: [eks, get-token]}}
+contexts: [{{name: prod, context: {{cluster: prod, user: admin}}}}]
+current-context: prod
+"""
+REGISTRY_AUTH = b64("ci:Regi5try-Pa55")
+DOCKER_CONFIG = json.dumps({"auths": {"registry.example.com": {"auth": REGISTRY_AUTH}}},
+                           indent=2)
+DOCKERCFG = json.dumps({"registry.example.com": {"auth": REGISTRY_AUTH,
+                                                 "email": "ci@example.com"}}, indent=2)
+
+
+# Found by name or place, read by structure whatever the suffix (formats.py); a directory scan.
+@pytest.mark.parametrize(("name", "text", "expected"), [
+    ("kubeconfig", KUBECONFIG, KUBECONFIG_FOUND),
+    ("prod.kubeconfig", KUBECONFIG, KUBECONFIG_FOUND),
+    ("kubeconfig.yml", KUBECONFIG, KUBECONFIG_FOUND),
+    (".kube/config", KUBECONFIG, KUBECONFIG_FOUND),
+    ("clusters/ops/.kube/config", KUBECONFIG, KUBECONFIG_FOUND),
+    ("kubeconfig", BARE_KUBECONFIG, [("GG-SECRET-003", 5)]),
+    (".kube/config", BARE_KUBECONFIG, [("GG-SECRET-003", 5)]),
+    ("kubeconfig.yaml", BARE_KUBECONFIG, [("GG-SECRET-003", 5)]),
+    # a kubeconfig that does not parse: its `key: value` lines still count
+    ("kubeconfig", BARE_KUBECONFIG + "contexts: [\n", [("GG-SECRET-003", 5)]),
+    # not a mapping (a key pasted in): read as the text it is
+    ("kubeconfig", PRIVATE_KEY + "\n", [("GG-SECRET-002", 1)]),
+    (".dockercfg", f'["{GITHUB}"]\n', [("GG-SECRET-002", 1)]),
+    # no credentials: certificates are public, exec plugins fetch tokens at run time
+    ("kubeconfig", CLEAN_KUBECONFIG, []),
+    (".kube/config", CLEAN_KUBECONFIG, []),
+    # `config` outside `.kube/` is nothing known, and a directory scan does not read it
+    ("config", KUBECONFIG, []),
+    ("kube/config", KUBECONFIG, []),
+    (".kube/config.bak", KUBECONFIG, []),
+    (".docker/config.json", DOCKER_CONFIG, [("GG-SECRET-002", 4)]),
+    ("regcred.dockerconfigjson", DOCKER_CONFIG, [("GG-SECRET-002", 4)]),
+    (".dockercfg", DOCKERCFG, [("GG-SECRET-002", 3)]),
+    ("ci/pull.dockercfg", DOCKERCFG, [("GG-SECRET-002", 3)]),
+    (".docker/config.json", json.dumps({"auths": {"ghcr.io": {}}, "credsStore": "desktop"}), []),
+    (".dockercfg", json.dumps({"ghcr.io": {"email": "ci@example.com"}}), []),
+])
+def test_credential_files_by_name(tmp_path: Path, run_cli: Callable[..., CliRun], name: str,
+                                  text: str, expected: list[Any]) -> None:
+    found = scan(run_cli, tmp_path, {name: text})
+    assert [(rule, line) for rule, _path, line in found] == expected
+    assert {path for _rule, path, _line in found} <= {name}
 
 
 def workload(env: str) -> str:
@@ -260,6 +326,20 @@ def test_a_sops_file_with_a_plaintext_value_is_not_exempt(
      [("GG-SECRET-002", 3)]),
     ("id_rsa", PRIVATE_KEY + "\n", [("GG-SECRET-002", 1)]),
     ("notes.md", "password: Sup3r-S3cret\n", []),  # prose: only known formats
+    # .npmrc: settings scoped to a registry (`//host/:key=value`) are not comments
+    (".npmrc", "registry=https://npm.example.com/\n"
+               "//npm.example.com/:_authToken=Zq8v-Kx3m-Tt7w-Lp2n\n"
+               "//npm.example.com/:_password=U3VwM3ItUzNjcmV0\n# _auth=commented-out-value\n"
+               "//npm.example.com/:_authToken=${NPM_TOKEN}\n",
+     [("GG-SECRET-003", 2), ("GG-SECRET-003", 3)]),
+    # .netrc: whitespace-separated, on one line or several
+    (".netrc", "machine git.example.com login ci password Sup3r-S3cret\n"
+               "machine other.example.com\n  login ci\n  password An0ther-S3cret\n"
+               "# machine old login ci password Old-S3cret-1\n",
+     [("GG-SECRET-003", 1), ("GG-SECRET-003", 4)]),
+    (".pypirc", "[pypi]\nusername = __token__\npassword = Sup3r-S3cret-Upl0ad\n",
+     [("GG-SECRET-003", 3)]),
+    (".git-credentials", "https://ci:Sup3r-S3cret@git.example.com\n", [("GG-SECRET-002", 1)]),
 ])
 def test_text_files(tmp_path: Path, run_cli: Callable[..., CliRun], name: str, text: str,
                     expected: list[Any]) -> None:

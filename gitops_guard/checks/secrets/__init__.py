@@ -21,21 +21,24 @@ PASS::
 from __future__ import annotations
 
 from gitops_guard.checks.base import Check, lazily
+from gitops_guard.checks.secrets import formats
 from gitops_guard.checks.secrets.rules import RULES
 from gitops_guard.documents import DocRole, FileKind
 
 _TEXT_SUFFIXES = (".yaml", ".yml", ".json", ".env", ".ini", ".properties", ".conf", ".cfg",
                   ".tfvars", ".tf", ".toml", ".sh", ".bash", ".zsh", ".md", ".txt", ".pem",
                   ".key", ".p12", ".pfx", ".jks", ".keystore", ".npmrc", ".pypirc", ".netrc",
-                  ".dockercfg", ".dockerconfigjson", ".crt")
-_TEXT_NAMES = ("kubeconfig", "credentials", "id_rsa", "id_ecdsa", "id_ed25519", "id_dsa",
+                  ".crt")
+_TEXT_NAMES = ("credentials", "id_rsa", "id_ecdsa", "id_ed25519", "id_dsa",
                ".git-credentials", ".envrc")
 
 
 def wants(name: str) -> bool:
+    """A file name, or (discovery asks again with it) the file's path: kubeconfigs and docker
+    configs are wanted by the name or place `formats` knows them by, e.g. `.kube/config`."""
     lowered = name.lower()
     return (lowered.endswith(_TEXT_SUFFIXES) or lowered in _TEXT_NAMES
-            or lowered.startswith(".env"))
+            or lowered.startswith(".env") or formats.of(name) is not None)
 
 
 CHECK = Check(

@@ -1,7 +1,8 @@
 """Where secrets hide in a GitOps repository, and where they never do.
 
 Documents are walked by structure: a Secret's `data` is base64-decoded and scanned, a
-dockerconfigjson is decoded down to its `auth`, a kubeconfig's `*-data` fields are decoded,
+dockerconfigjson (or older dockercfg) is decoded down to its `auth`, a kubeconfig's `*-data`
+fields are decoded (a file named as a kubeconfig is read as one even without `kind: Config`),
 ConfigMaps and container `env` get findings of their own, a kustomize `secretGenerator` is a
 Secret by another name. What structure says is encrypted or a reference is never flagged,
 whatever its entropy: SOPS values and the `sops` block, a SealedSecret's `encryptedData`, an
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gitops_guard import pointer as jp
+from gitops_guard.checks.secrets.formats import Format
 from gitops_guard.checks.secrets.keywords import literal_credential, stands_for_something_else
 from gitops_guard.checks.secrets.rules import (
     RULE_CONFIGMAP,
@@ -39,6 +41,8 @@ from gitops_guard.workloads import CONTAINER_LISTS, get, pod_template
 MAX_DECODED = 64 * 1024  # bytes; larger base64 values are not decoded
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
 _KEY_VALUE = re.compile(r"""^\s*(?:export\s+)?["']?([A-Za-z0-9_.\-]+)["']?\s*[:=]\s*(.*?)\s*$""")
+_NPMRC_PAIR = re.compile(r"^\s*(?://\S*?:)?([A-Za-z0-9_.\-]+)\s*=\s*(.*?)\s*$")
+_NETRC_PASSWORD = re.compile(r"(?:^|\s)(password)\s+(\S+)")
 _PKCS12_HEADER = re.compile(rb"^\x30\x82..\x02\x01\x03", re.S)
 KEYSTORE_SUFFIXES = frozenset({".p12", ".pfx", ".jks", ".keystore"})
 # Files scanned for key=value pairs (the keyword rule); any other text gets only the token rules.
@@ -111,10 +115,12 @@ def decode(value: str) -> str | bytes | None:
 # -- documents ----------------------------------------------------------------------------------
 
 class DocumentScan:
-    def __init__(self, doc: Document, options: Options, lines: list[str]) -> None:
+    def __init__(self, doc: Document, options: Options, lines: list[str],
+                 known: Format | None = None) -> None:
         self.doc = doc
         self.options = options
         self.lines = lines  # the file's lines, for allowlist regexes on the original line
+        self.known = known  # what the file's name says it is (formats.py)
         self.problems: list[Problem] = []
 
     def run(self) -> list[Problem]:
@@ -133,7 +139,9 @@ class DocumentScan:
             skip.add(("spec", "encryptedData"))
         elif group.startswith("external-secrets.io"):
             skip |= {("spec", "data"), ("spec", "dataFrom"), ("spec", "provider")}
-        elif kind == "Config" and api_version == "v1" and "users" in data:
+        elif "users" in data and ((kind == "Config" and api_version == "v1")
+                                  or self.known is Format.KUBECONFIG):
+            # kubectl reads a kubeconfig without apiVersion and kind; its name says what it is.
             self._kubeconfig(data)
             skip.add(("users",))
         elif kind == "ConfigMap" and group == "":
@@ -143,8 +151,10 @@ class DocumentScan:
             self._kustomization(data)
             skip.add(("secretGenerator",))
         if isinstance(data.get("auths"), dict):
-            self._docker_config(data, ())
+            self._docker_config(data["auths"], ())
             skip.add(("auths",))
+        elif self.known is Format.DOCKERCFG:
+            skip |= self._docker_config(data, (), under=())
         template = pod_template(kind) if isinstance(kind, str) else None
         if template is not None:
             skip |= self._env(data, template.spec)
@@ -259,23 +269,23 @@ class DocumentScan:
             return
         if decoded is None:
             return
-        if key == ".dockerconfigjson" or secret_type == "kubernetes.io/dockerconfigjson":
-            try:
-                config = json.loads(decoded)
-            except ValueError:
-                config = None
-            if isinstance(config, dict) and isinstance(config.get("auths"), dict):
-                self._docker_config(config, at, " (decoded from base64)")
-                return
+        registries = _docker_registries(key, secret_type, decoded)
+        if registries is not None:
+            self._docker_config(registries, at, " (decoded from base64)")
+            return
         self._text(decoded, at, " (decoded from base64)")
 
-    def _docker_config(self, config: dict[str, Any], at: tuple[str, ...], note: str = "") -> None:
-        """`auths` of a docker config.json. Inside a Secret, findings point at the Secret's key
-        (`at`); in a config.json file, at the field itself."""
-        for registry, entry in config["auths"].items():
+    def _docker_config(self, registries: dict[str, Any], at: tuple[str, ...], note: str = "",
+                       under: tuple[str, ...] = ("auths",)) -> set[tuple[str, ...]]:
+        """The registries of a docker config: its `auths`, or the top level of an older
+        `.dockercfg` (`under` says which). Inside a Secret, findings point at the Secret's key
+        (`at`); in a file, at the field itself. Returns where the entries it read are."""
+        read: set[tuple[str, ...]] = set()
+        for registry, entry in registries.items():
             if not isinstance(entry, dict):
                 continue
-            base = at or ("auths", str(registry))
+            read.add((*under, str(registry)))
+            base = at or (*under, str(registry))
             auth = entry.get("auth")
             if isinstance(auth, str):
                 credentials = decode(auth)
@@ -290,6 +300,7 @@ class DocumentScan:
                 value = entry.get(key)
                 if isinstance(value, str):
                     self._pair(key, value, base if at else (*base, key), RULE_KEYWORD, note)
+        return read
 
     def _kubeconfig(self, data: dict[str, Any]) -> None:
         users = data.get("users")
@@ -395,8 +406,31 @@ class DocumentScan:
                                      identity=secret_identity(secret)))
 
 
-def scan_document(doc: Document, options: Options, lines: list[str]) -> list[Problem]:
-    return DocumentScan(doc, options, lines).run()
+def scan_document(doc: Document, options: Options, lines: list[str],
+                  known: Format | None = None) -> list[Problem]:
+    return DocumentScan(doc, options, lines, known).run()
+
+
+def _docker_registries(key: str, secret_type: Any, decoded: str) -> dict[str, Any] | None:
+    """The registries of a docker config held in Secret data: `.dockerconfigjson` keeps them
+    under `auths`, the older `.dockercfg` at the top level. None: not a docker config."""
+    legacy = key == ".dockercfg" or secret_type == "kubernetes.io/dockercfg"
+    if not legacy and key != ".dockerconfigjson" \
+            and secret_type != "kubernetes.io/dockerconfigjson":
+        return None
+    try:
+        config = json.loads(decoded)
+    except ValueError:
+        return None
+    if not isinstance(config, dict):
+        return None
+    auths = config.get("auths")
+    if isinstance(auths, dict):
+        return auths
+    # Only registry entries at the top: anything else is scanned as the text it is.
+    if legacy and config and all(isinstance(entry, dict) for entry in config.values()):
+        return config
+    return None
 
 
 # -- other text files --------------------------------------------------------------------------
@@ -423,10 +457,16 @@ def scan_text(path: Path, text: str, options: Options, *,
         key_values = suffix in KEY_VALUE_SUFFIXES or path.name.lower().startswith(".env")
     if not key_values or RULE_KEYWORD in options.disabled:
         return
+    name = path.name.lower()
+    # .npmrc scopes settings to a registry with a `//host/:` prefix (no comment there);
+    # .netrc is `machine h login u password p`, no `=` at all.
+    pattern = (_NPMRC_PAIR if name.endswith(".npmrc") else
+               _NETRC_PASSWORD if name.endswith(".netrc") else _KEY_VALUE)
+    comments = ("#", ";") if pattern is not _KEY_VALUE else ("#", ";", "//")
     for number, line in enumerate(text.splitlines(), start=1):
-        if number in token_lines or line.lstrip().startswith(("#", ";", "//")):
+        if number in token_lines or line.lstrip().startswith(comments):
             continue
-        pair = _KEY_VALUE.match(line)
+        pair = pattern.search(line)
         if pair is None:
             continue
         key, value = pair[1], _strip_value(pair[2])

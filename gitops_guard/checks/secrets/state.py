@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from gitops_guard import globs
 from gitops_guard.checks.base import CheckContext, RunInfo
+from gitops_guard.checks.secrets import formats
 from gitops_guard.checks.secrets.rules import RULE_KEYSTORE, RULES
 from gitops_guard.checks.secrets.scan import (
     KEYSTORE_SUFFIXES,
@@ -59,7 +60,8 @@ def check_document(doc: Document, ctx: CheckContext) -> Iterator[Problem]:
     state: SecretsState = ctx.state
     if not _allowed_path(state, ctx):
         lines = ctx.file.text.splitlines() if state.options.allow and ctx.file.text else []
-        yield from _enabled(scan_document(doc, state.options, lines), state.options)
+        yield from _enabled(scan_document(doc, state.options, lines, formats.of(doc.path)),
+                            state.options)
 
 
 def check_file(file: SourceFile, ctx: CheckContext) -> Iterator[Problem]:
@@ -74,13 +76,33 @@ def check_file(file: SourceFile, ctx: CheckContext) -> Iterator[Problem]:
         return
     if file.text is None:
         return
-    if file.kind in (FileKind.TEXT, FileKind.HELM_TEMPLATE):
+    if file.kind is FileKind.TEXT:
+        yield from _enabled(_text_file(file, file.text, state.options), state.options)
+    elif file.kind is FileKind.HELM_TEMPLATE:
         yield from _enabled(scan_text(file.path, file.text, state.options), state.options)
     elif file.error is not None and not file.documents:
         # YAML or JSON that does not parse: its secrets are still secrets, so read it as
         # key: value text rather than report only the syntax error.
         yield from _enabled(scan_text(file.path, file.text, state.options, key_values=True),
                             state.options)
+
+
+def _text_file(file: SourceFile, text: str, options: Options) -> Iterator[Problem]:
+    """A text file, unless its name says it is a kubeconfig or a docker config: then its
+    documents, walked by structure as if it were named .yaml or .json."""
+    known = formats.of(file.path)
+    documents = formats.documents(file.path, text, known) if known is not None else None
+    if documents is None:
+        # A credential file that does not parse is still read for `key: value` lines.
+        yield from scan_text(file.path, text, options, key_values=True if known else None)
+        return
+    lines = text.splitlines() if options.allow else []
+    for doc in documents:
+        for problem in scan_document(doc, options, lines, known):
+            # Findings of a file's own check carry their line: the engine locates pointers
+            # only in the documents it parsed itself.
+            line, column = doc.locate(problem.pointer, problem.at_key)
+            yield problem._replace(line=line, column=column)
 
 
 def _enabled(problems: Iterable[Problem], options: Options) -> Iterator[Problem]:
