@@ -6,6 +6,8 @@
   is what it read (a decrypt/edit/encrypt cycle changes nothing).
 - Arbitrary bytes, as plaintext or as encrypted files with flattened metadata, load or raise
   GuardError: never another exception.
+- An INI key or value that no go-ini quoting can carry is refused with GuardError naming the
+  key; every other one is written so that it reads back exactly.
 
 Shapes the formats cannot hold are left out of the generated documents and say why.
 """
@@ -82,24 +84,21 @@ def test_dotenv_refuses_nested_values(key: str, nested: object) -> None:
 # -- INI --------------------------------------------------------------------------------------
 
 def _ini_key(key: str) -> bool:
-    """Keys go-ini reads back as written: trimmed, not a comment or section line, not its
-    auto-increment `-`, and not both quote kinds (no quoting can hold that)."""
-    return (bool(key) and key.strip(_GO_SPACE) == key and key[0] not in "#;[" and key != "-"
-            and not ("`" in key and ('"' in key or "=" in key or ":" in key)))
+    """Keys go-ini reads back under some quoting: one trimmed line, not its auto-increment
+    `-`, and not a backtick with a double quote that ends every quote early (each of `...`,
+    "..." and \"\"\"...\"\"\" ends at the first of its kind). The writer refuses the others."""
+    return (bool(key) and "\n" not in key and key.strip(_GO_SPACE) == key and key != "-"
+            and not ("`" in key and '"' in key and ('"""' in key or key.endswith('"'))))
 
 
 def ini_value_is_carried(value: str) -> bool:
-    """Values go-ini's writer quotes so its reader gives them back. The others are known
-    losses (the xfail tests below): a trailing backslash, one pair of surrounding quotes,
-    and a quote inside a value with edge whitespace or several lines."""
-    multiline = "\n" in value or "`" in value
-    if multiline:
-        return '"""' not in value and not value.endswith('"')
-    if value.strip(_GO_SPACE) != value:
-        return '"' not in value
-    if "#" in value or ";" in value:
-        return True
-    return not value.endswith("\\") and not _surrounded(value)
+    """Every value but one kind, which the writer refuses: several lines where a line before
+    the last holds `\"\"\"` and one holds a backtick (go-ini closes a multi-line quote on the
+    first line holding its quote). A single line always fits in backticks: go-ini closes those
+    at the line's last backtick."""
+    before_last = value.split("\n")[:-1]
+    return not (any('"""' in line for line in before_last)
+                and any("`" in line for line in before_last))
 
 
 def ini_is_carried(document: Mapping) -> bool:
@@ -121,26 +120,30 @@ def ini_is_carried(document: Mapping) -> bool:
     return True
 
 
-def _surrounded(value: str) -> bool:
-    return any(len(value) >= 2 and value[0] == q == value[-1] for q in "'\"")
-
-
-ini_keys = line_text.filter(_ini_key)
-ini_values = st.lists(st.one_of(line_text, st.just("\n")), max_size=3).map("".join).filter(
-    ini_value_is_carried)
+# Quotes of every kind, whole and in pieces, so that keys and values start, end and break lines
+# with them.
+ini_quotes = st.sampled_from(['"""', "`", '"', "'", "\\", " "])
+# Key starts that go-ini reads as something else: a comment, a section, a byte-order mark
+# (UTF-8, or UTF-16 as undecodable bytes) that it drops at the start of the file.
+ini_key_starts = st.sampled_from([*"#;[=:", "\ufeff", "\udcfe\udcff", "\udcff\udcfe"])
+ini_keys = st.lists(st.one_of(line_text, ini_quotes, ini_key_starts),
+                    min_size=1, max_size=3).map("".join).filter(_ini_key)
+ini_values = st.lists(st.one_of(line_text, st.just("\n"), ini_quotes), max_size=4).map(
+    "".join).filter(ini_value_is_carried)
 # A comment before a key is kept after it (sops' layout); go-ini trims comment text.
 ini_comments = line_text.map(lambda text: text.strip(_GO_SPACE)).filter(
     lambda text: text and text[0] not in "#;")
-ini_names = line_text.filter(lambda name: bool(name) and name not in ("DEFAULT",)
-                             and not name.startswith(tuple(_GO_SPACE)))
+ini_names = line_text.filter(lambda name: bool(name) and name != "DEFAULT")
 
 
 @st.composite
-def ini_sections(draw: st.DrawFn) -> Mapping:
+def ini_sections(draw: st.DrawFn, *, headed: bool = True) -> Mapping:
+    """A section's keys, values and comments; the DEFAULT section (`headed=False`) has no
+    header, so a comment before its first key is that key's, not the section's."""
     entries = draw(st.dictionaries(ini_keys, st.tuples(ini_values, st.none() | ini_comments),
                                    max_size=5))
     section = Mapping()
-    comment = draw(st.none() | ini_comments)
+    comment = draw(st.none() | ini_comments) if headed else None
     if comment is not None:
         section.append(Comment(comment))
     for key, (value, note) in entries.items():
@@ -150,8 +153,11 @@ def ini_sections(draw: st.DrawFn) -> Mapping:
     return section
 
 
-ini_documents = st.dictionaries(ini_names, ini_sections(), max_size=4).map(
-    lambda sections: Mapping(Pair(name, body) for name, body in sections.items()))
+# Keys before any header are go-ini's DEFAULT section, which is always read first.
+ini_documents = st.tuples(st.none() | ini_sections(headed=False),
+                          st.dictionaries(ini_names, ini_sections(), max_size=4)).map(
+    lambda parts: Mapping([*([] if parts[0] is None else [Pair("DEFAULT", parts[0])]),
+                           *(Pair(name, body) for name, body in parts[1].items())]))
 
 
 @given(document=ini_documents)
@@ -160,29 +166,25 @@ ini_documents = st.dictionaries(ini_names, ini_sections(), max_size=4).map(
     Pair("url", "a:b"), Pair("a=b", "key with ="), Pair("q`uote", "back`tick"),
     Pair("multi", "line one\nline two"), Pair("spaced", "  both ends  "),
     Pair("É", "ünï ☃")]))]))
+@example(document=Mapping([  # the file's first key starts with a byte-order mark
+    Pair("DEFAULT", Mapping([Pair("\ufeffk", "C:\\"), Pair("#1", "'x'")])),
+    Pair(" s", Mapping([Pair(";k", ' a"b '), Pair("a`=b", 'x"""\ny')]))]))
 def test_ini_documents_round_trip(document: Mapping) -> None:
     written = ini_store.emit_plain([document], OPTIONS)
     [loaded] = ini_store.load_plain(written)
     # The DEFAULT section (keys before any header) is always there when read.
-    assert loaded == Mapping([Pair("DEFAULT", Mapping()), *document])
+    default = [] if document.get("DEFAULT") is not None else [Pair("DEFAULT", Mapping())]
+    assert loaded == Mapping([*default, *document])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: ini_store writes a value ending in a backslash unquoted, and go-ini's reader takes "
-    "the backslash as a line continuation: the value swallows the next line and that key is "
-    "lost (go-ini and sops write it the same way; `sops edit` of such a file loses the key)"))
 def test_ini_value_ending_in_a_backslash_survives() -> None:
-    # Read from `a = "C:\\"`; written back as `a = C:\\`.
+    # Read from `a = "C:\\"`; go-ini's writer leaves it bare (`a = C:\\`), which reads as a
+    # continuation that swallows `b`; it is written in backticks instead.
     [document] = ini_store.load_plain(b'[s]\na = "C:\\"\nb = 2\n')
     assert document.get("s") == Mapping([Pair("a", "C:\\"), Pair("b", "2")])
     assert ini_store.load_plain(ini_store.emit_plain([document], OPTIONS)) == [document]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: ini_store writes a value surrounded by one pair of quotes unquoted (`a = 'x'`, read "
-    "from `a = \"'x'\"`), and a value with edge spaces and a quote in plain double quotes; "
-    "go-ini's reader then strips or keeps the wrong quotes, so load -> emit -> load changes "
-    "the value (go-ini behaves the same)"))
 @pytest.mark.parametrize(("content", "value"), [
     (b"[s]\na = \"'x'\"\n", "'x'"),
     (b'[s]\na = `"x"`\n', '"x"'),
@@ -194,20 +196,41 @@ def test_ini_quoted_looking_values_survive(content: bytes, value: str) -> None:
     assert ini_store.load_plain(ini_store.emit_plain([document], OPTIONS)) == [document]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: ini_store writes keys go-ini cannot read back without a word: a key starting with "
-    "`[`, `#` or `;` is written bare (read back as a section or a comment), and a key with a "
-    "backtick and `=`, `:` or `\"` gets quotes that end inside it (go-ini writes them the "
-    "same way); emit_plain should refuse them with GuardError, not write a file that fails "
-    "or reads differently"))
-@pytest.mark.parametrize("content", [b'"[" = 1\n', b'"#a" = 1\n', b'"""a`=b""" = 1\n'])
+@pytest.mark.parametrize("content", [
+    b'"[" = 1\n', b'"#a" = 1\n', b'";a" = 1\n', b'"""a`=b""" = 1\n', b'"""a`"b""" = 1\n',
+    b"- = 1\n",  # read as `#1`
+])
 def test_ini_keys_that_were_read_can_be_written_back(content: bytes) -> None:
     loaded = ini_store.load_plain(content)
-    try:
-        written = ini_store.emit_plain(loaded, OPTIONS)
-    except GuardError:
-        return  # refusing is fine
-    assert ini_store.load_plain(written) == loaded
+    assert ini_store.load_plain(ini_store.emit_plain(loaded, OPTIONS)) == loaded
+
+
+# Keys and values beyond what INI holds: line breaks, edge spaces, `-`, quote mixes.
+ini_any_keys = st.lists(st.one_of(line_text, ini_quotes, st.sampled_from(
+    ["\n", "-", "#", ";", "[", "=", ":"])), max_size=4).map("".join)
+ini_any_values = st.lists(st.one_of(line_text, st.just("\n"), ini_quotes), max_size=6).map(
+    "".join)
+
+
+@given(key=ini_any_keys, value=ini_any_values)
+@example(key='a`"', value="v")  # every quote ends early
+@example(key='`"""`', value="v")
+@example(key=" a", value="v")  # go-ini trims keys
+@example(key="a\nb", value="v")
+@example(key="-", value="v")  # go-ini's auto-increment key
+@example(key="k", value='"""\n`\nlast')  # a multi-line quote would close early
+@example(key="k", value='a"""`\n')
+def test_ini_writes_a_key_and_value_exactly_or_refuses(key: str, value: str) -> None:
+    """The writer never writes a file that reads back differently: what it cannot quote so
+    that go-ini reads it back, it refuses, naming the key (never the value)."""
+    document = Mapping([Pair("s", Mapping([Pair(key, value)]))])
+    if _ini_key(key) and ini_value_is_carried(value):
+        written = ini_store.emit_plain([document], OPTIONS)
+        assert ini_store.load_plain(written)[0].get("s") == document.get("s")
+        return
+    with pytest.raises(GuardError) as caught:
+        ini_store.emit_plain([document], OPTIONS)
+    assert repr(key) in caught.value.message if key else "empty name" in caught.value.message
 
 
 @given(key=ini_keys, value=typed_scalars.filter(lambda v: ini_value_is_carried(go_text(v))))

@@ -516,6 +516,52 @@ def test_ini_quotes_keys_as_go_ini(key: str, line: str) -> None:
     assert ini_store.load_plain(data)[0].get("s") == doc(Pair(key, "v"))
 
 
+# What go-ini's writer (and so Go sops) would write here reads back changed; the writer uses
+# the first other quoting that go-ini's reader gives back exactly (go-ini's own is kept
+# wherever it reads back, so files stay byte-identical to Go's: see above).
+@pytest.mark.parametrize(("value", "written"), [
+    ("C:\\", "`C:\\`"),  # bare, the backslash continues the value on the next line
+    ("'x'", "`'x'`"), ('"x"', '`"x"`'), ("''", "`''`"),  # bare, one pair of quotes goes
+    (' a"b ', '` a"b `'),  # in "...", the inner quote keeps the outer ones on
+    ('"" a ', '`"" a `'),  # go-ini's `""" a "` opens a multi-line value
+    ('"""x', '`"""x`'), ('"""', '`"""`'),  # so does a bare leading """
+    ('a"""b\nc', '`a"""b\nc`'),  # a multi-line """ would close on the first line
+])
+def test_ini_quotes_values_go_ini_would_read_back_changed(value: str, written: str) -> None:
+    data = ini_store.emit_plain([doc(Pair("s", doc(Pair("k", value), Pair("next", "1"))))], TAB)
+    assert data == f"[s]\nk    = {written}\nnext = 1\n".encode()
+    assert ini_store.load_plain(data)[0].get("s") == doc(Pair("k", value), Pair("next", "1"))
+
+
+@pytest.mark.parametrize(("key", "line"), [
+    ("#1", "`#1` = v"), (";a", "`;a` = v"), ("[x]", "`[x]` = v"),  # else a comment or section
+    ("a`=b", '"a`=b" = v'), ("a`:b", '"a`:b" = v'),  # in backticks it would end at its own
+    ('a`"b', '"""a`"b""" = v'),
+])
+def test_ini_quotes_keys_go_ini_would_read_back_changed(key: str, line: str) -> None:
+    data = ini_store.emit_plain([doc(Pair("s", doc(Pair(key, "v"))))], TAB)
+    assert data == f"[s]\n{line}\n".encode()
+    assert ini_store.load_plain(data)[0].get("s") == doc(Pair(key, "v"))
+
+
+@pytest.mark.parametrize(("key", "written"), [
+    ("\ufeffk", b"`\xef\xbb\xbfk` = v\n"), ("\udcff\udcfek", b"`\xff\xfek` = v\n"),
+    ("\udcfe\udcffk", b"`\xfe\xffk` = v\n"),
+])
+def test_ini_quotes_a_first_key_starting_with_a_byte_order_mark(key: str, written: bytes) -> None:
+    # go-ini drops a BOM at the start of the file; elsewhere the key is written as go-ini does.
+    data = ini_store.emit_plain([doc(Pair("DEFAULT", doc(Pair(key, "v"), Pair(key + "2", "v"))))],
+                                TAB)
+    assert data.startswith(written)
+    assert data.split(b"\n")[1].startswith(key.encode("utf-8", "surrogateescape") + b"2 ")
+    assert ini_store.load_plain(data)[0].get("DEFAULT") == doc(Pair(key, "v"), Pair(key + "2", "v"))
+
+
+def test_ini_aligns_keys_by_their_quoted_width() -> None:
+    data = ini_store.emit_plain([doc(Pair("s", doc(Pair("#1", "1"), Pair("abc", "2"))))], TAB)
+    assert data == b"[s]\n`#1` = 1\nabc  = 2\n"
+
+
 def test_ini_comment_text_is_written_as_go_ini_does() -> None:
     document = doc(Comment("dropped"), Pair("s", doc(
         Comment(" section"), Pair("a", "1"), Comment(" key a"), Pair("b", "2"), Comment("#hash"),
@@ -541,10 +587,32 @@ def test_ini_values_from_other_stores() -> None:
     (doc(Pair("s", doc(Pair("k", doc())))), "nested value of 'k'"),
     (doc(Pair("", doc())), "empty name"),
     (doc(Pair("s", doc(Pair("", "v")))), "empty name"),
+    # No quoting go-ini reads gives these back: refused, naming the key and never the value.
+    (doc(Pair("s", doc(Pair(" k", "s3cret")))), "key ' k' cannot be written: go-ini trims"),
+    (doc(Pair("s", doc(Pair("k\u3000", "s3cret")))), "key 'k\\\\u3000' cannot be written"),
+    (doc(Pair("s", doc(Pair("k\nx", "s3cret")))), "key 'k\\\\nx' cannot be written: go-ini "
+                                                    "reads a key from one line"),
+    (doc(Pair("s", doc(Pair("-", "s3cret")))), "key '-' cannot be written: .* auto-increment"),
+    (doc(Pair("s", doc(Pair('a`"', "s3cret")))), "key 'a`\"' cannot be written: it holds a "
+                                                  "backtick and a double quote"),
+    (doc(Pair("s", doc(Pair('a`"""b', "s3cret")))), "key 'a`\"\"\"b' cannot be written"),
+    (doc(Pair("s", doc(Pair("k", 's3cret"""\n`\nend')))), "value of key 'k' cannot be written"),
+    (doc(Pair("s", doc(Pair("k", 's3`\ncret"""\n')))), "value of key 'k' cannot be written"),
+    (doc(Pair("a\nb", doc(Pair("k", "s3cret")))), "section 'a\\\\nb' cannot be written"),
+    (doc(Pair("s", doc(Pair("\ud800", "s3cret")))), "not valid Unicode"),  # a lone surrogate
 ])
 def test_ini_cannot_write_what_go_ini_cannot(document: Mapping, message: str) -> None:
-    with pytest.raises(GuardError, match=message):
+    with pytest.raises(GuardError, match=message) as caught:
         ini_store.emit_plain([document], TAB)
+    assert "s3cret" not in str(caught.value)
+
+
+def test_ini_encrypted_refuses_an_unencrypted_value_it_cannot_write() -> None:
+    # `_unencrypted` values are written as they are: the same rules as plaintext.
+    document = doc(Pair("s", doc(Pair("k_unencrypted", 's3cret"""\n`\nend'))))
+    with pytest.raises(GuardError, match="value of key 'k_unencrypted'") as caught:
+        ini_store.emit_encrypted([document], doc(Pair("version", "3.13.2")), TAB)
+    assert "s3cret" not in str(caught.value)
 
 
 @pytest.mark.parametrize(("data", "message", "line"), [

@@ -12,6 +12,12 @@ go-ini's reading rules kept here: `=` or `:` ends a key; a value is trimmed, los
 `#`/`;` comment and one pair of surrounding quotes, may be `\"\"\"`- or backtick-quoted (also over
 several lines), and continues on the next line after a trailing backslash. A repeated section
 or key merges into the first (the later value wins).
+
+Writing quotes keys and values as go-ini's writer does whenever its reader gives them back
+(so files match Go sops byte for byte); where it would not (a value ending in a backslash or
+surrounded by one pair of quotes, a key starting with `[`, `#`, `;` or, first in the file, a
+byte-order mark), the first other quoting it reads back is used, and a key or value no quoting
+can hold is refused with GuardError naming the key (never the value: it may be a secret).
 """
 
 from __future__ import annotations
@@ -273,6 +279,9 @@ def _sections(tree: Mapping) -> dict[str, _Section]:
             raise GuardError(f"INI section {item.key!r} must be a mapping of keys")
         if not item.key:
             raise GuardError("INI section has an empty name")
+        if "\n" in item.key:  # `[a` and `b]` would be two broken lines
+            raise GuardError(f"INI section {item.key!r} cannot be written: go-ini reads a "
+                             "section name from one line")
         _fill(sections.setdefault(item.key, _Section()), item.value)
     return sections
 
@@ -304,20 +313,25 @@ def _render(sections: dict[str, _Section]) -> str:
             continue  # the DEFAULT section has no header and vanishes when empty
         if index > 0:
             out.append(f"[{name}]\n")
-        out += _key_lines(section)
+        out += _key_lines(section, at_start=not out)
         if index < len(names) - 1:
             out.append("\n")
     return "".join(out)
 
 
-def _key_lines(section: _Section) -> list[str]:
-    width = max((_key_width(name) for name in section.keys), default=0)
+def _key_lines(section: _Section, *, at_start: bool) -> list[str]:
+    """The section's keys; `at_start`: its first line is the file's first."""
+    first = next(iter(section.keys), None)
+    if first is not None and section.keys[first].comment:
+        at_start = False  # the comment comes first
+    shown = {name: _quote_key(name, file_start=at_start and name == first)
+             for name in section.keys}
+    width = max((_byte_length(text) for text in shown.values()), default=0)
     lines: list[str] = []
     for name, key in section.keys.items():
         lines += _comment_lines(key.comment, trim=True)
-        shown = _quote_key(name)
-        padding = " " * (width - _byte_length(shown))
-        lines.append(f"{shown}{padding} = {_quote_value(key.value)}\n")
+        padding = " " * (width - _byte_length(shown[name]))
+        lines.append(f"{shown[name]}{padding} = {_quote_value(name, key.value)}\n")
     return lines
 
 
@@ -336,20 +350,74 @@ def _comment_lines(comment: str, *, trim: bool) -> list[str]:
     return lines
 
 
-def _key_width(name: str) -> int:
-    """The width go-ini reserves for a key: its bytes plus the quotes it will get."""
-    if '"' in name or _index_any(name, "=:") != -1:
-        return _byte_length(name) + 2
-    return _byte_length(name) + (6 if "`" in name else 0)
+def _quote_key(name: str, *, file_start: bool = False) -> str:
+    """go-ini's quoting of a key if its reader gives the key back, else the first that does.
+
+    `file_start`: the key is the file's first line, where go-ini drops a byte-order mark.
+    """
+    _check_key(name)
+    for shown in (_go_ini_key(name), f"`{name}`", f'"{name}"', f'"""{name}"""'):
+        if _reads_back_as_key(shown, name) and not (file_start and _has_bom(shown)):
+            return shown
+    # Each quote ends at the first of its kind: a backtick ends `...`, a `"` ends "...", and
+    # a key ending in `"` or holding `"""` ends """...""" early.
+    raise GuardError(f"INI key {name!r} cannot be written: it holds a backtick and a double "
+                     "quote that would end any go-ini quote early")
 
 
-def _quote_key(name: str) -> str:
+def _check_key(name: str) -> None:
+    """Keys that go-ini reads back changed however they are quoted."""
+    why = ""
+    if "\n" in name:
+        why = "go-ini reads a key from one line"
+    elif name.strip(_GO_SPACE) != name:
+        why = "go-ini trims the spaces at the ends of a key"
+    elif name == "-":
+        why = "go-ini reads it as an auto-increment key (#1, #2, ...)"
+    if why:
+        raise GuardError(f"INI key {name!r} cannot be written: {why}")
+
+
+def _go_ini_key(name: str) -> str:
+    """How go-ini's writer (File.writeToBuffer) quotes a key."""
     if '"' in name or _index_any(name, "=:") != -1:
         return f"`{name}`"
     return f'"""{name}"""' if "`" in name else name
 
 
-def _quote_value(value: str) -> str:
+def _reads_back_as_key(shown: str, name: str) -> bool:
+    """Whether go-ini's reader gets `name` from the line `<shown> = ...` (readKeyName)."""
+    if shown[0] in "#;[":
+        return False  # a comment or a section header, not a key
+    try:
+        found, _ = _key_name(f"{shown} = ", 0)
+    except GuardError:
+        return False
+    return found == name
+
+
+def _has_bom(text: str) -> bool:
+    return encode_text(text).startswith(_BOMS)
+
+
+def _quote_value(name: str, value: str) -> str:
+    """go-ini's quoting of a value if its reader gives the value back, else the first that does.
+
+    Go sops writes what go-ini writes, so that form comes first: files stay byte-identical
+    to Go's wherever Go's output can be read back at all.
+    """
+    for shown in (_go_ini_value(value), f"`{value}`", f'"""{value}"""'):
+        if _reads_back_as_value(shown, value):
+            return shown
+    # Only a multi-line value fails both: its quote would close on an earlier line. The
+    # message names the key, never the value (it may be a secret).
+    raise GuardError(f"INI value of key {name!r} cannot be written: a line before its last "
+                     "holds a backtick and one holds '\"\"\"', which would end any go-ini "
+                     "quote early")
+
+
+def _go_ini_value(value: str) -> str:
+    """How go-ini's writer (File.writeToBuffer) quotes a value."""
     if "\n" in value or "`" in value:
         return f'"""{value}"""'
     if "#" in value or ";" in value:
@@ -357,5 +425,17 @@ def _quote_value(value: str) -> str:
     return f'"{value}"' if value.strip(_GO_SPACE) != value else value
 
 
+def _reads_back_as_value(shown: str, value: str) -> bool:
+    """Whether go-ini's reader (readValue) gets `value` from `key = <shown>`, from exactly the
+    lines it is written on: a continuation or an unclosed quote would take the next key's."""
+    reader = _Reader(shown + "\n")
+    comments: list[str] = []
+    try:
+        found = _value(reader.next_line(), reader, comments, 1)
+    except GuardError:
+        return False
+    return found == value and not comments and reader.number == shown.count("\n") + 1
+
+
 def _byte_length(text: str) -> int:
-    return len(text.encode("utf-8", "surrogateescape"))
+    return len(encode_text(text))  # a lone surrogate is a GuardError, as for the whole file
