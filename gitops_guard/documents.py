@@ -55,7 +55,7 @@ class DuplicateKeyAt:
 class Document:
     path: Path
     index: int  # position of the document in its file, from 0
-    line: int  # first line of the document, 1-based
+    line: int  # first line of the document, 1-based, counted by `\n` (see yamlio)
     data: Any
     role: DocRole
     locator: Locator | None
@@ -82,7 +82,8 @@ class Document:
                            name if isinstance(name, str) else None)
 
     def locate(self, pointer: str, at_key: bool = False) -> tuple[int, int]:
-        """Line and column (1-based) of a pointer relative to this document.
+        """Line and column (1-based) of a pointer relative to this document: a file line,
+        counted by `\\n` as editors, git and CI annotations count, even in YAML (see yamlio).
 
         Falls back to the deepest part of the pointer that exists, then to the document start.
         """
@@ -103,3 +104,16 @@ class SourceFile:
     error: LoadError | None = None
     # A template under a Helm chart's templates/ directory (expected, not worth a note).
     chart_template: bool = False
+
+
+def file_lines(text: str) -> list[str]:
+    """A file's lines as findings number them (line N is item N - 1): split at `\\n` alone,
+    as editors, git and CI annotations count, the `\\r` of a `\\r\\n` dropped.
+
+    Not `str.splitlines`, which also splits at a lone `\\r`, U+0085, U+2028, U+2029, `\\v`,
+    `\\f` and `\\x1c`-`\\x1e`, so its item N - 1 is another line once one of them came before.
+    """
+    lines = text.split("\n")
+    if "\r" in text:
+        lines = [line.removesuffix("\r") for line in lines]
+    return lines

@@ -24,7 +24,7 @@ from gitops_guard.checks import CHECKS, Check, CheckContext
 from gitops_guard.checks.base import RunInfo
 from gitops_guard.config import Config
 from gitops_guard.discovery import Candidate, discover, display_path, find_git_root
-from gitops_guard.documents import DocRole, Document, FileKind, SourceFile
+from gitops_guard.documents import DocRole, Document, FileKind, SourceFile, file_lines
 from gitops_guard.errors import GuardError, safe_traceback
 from gitops_guard.findings import (
     Finding,
@@ -332,7 +332,7 @@ def make_finding(check: str, problem: Problem, document: Document | None,
     if not identity and document is None and not problem.pointer and line and source.text:
         # A file-level problem at a line (a syntax error, a comment): identify it by the text
         # of that line, which survives lines added above it.
-        lines = source.text.splitlines()
+        lines = file_lines(source.text)
         identity = lines[line - 1].strip() if line <= len(lines) else ""
     where = None
     if document is not None and (resource is None or resource.name is None):

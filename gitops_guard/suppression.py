@@ -22,7 +22,7 @@ from gitops_guard import globs
 from gitops_guard.baseline import Entry, entry_key
 from gitops_guard.catalog import RULE_EXPIRED, RULE_NO_REASON, RULE_UNKNOWN_RULE
 from gitops_guard.config import Config, Waiver
-from gitops_guard.documents import Document
+from gitops_guard.documents import Document, file_lines
 from gitops_guard.findings import Finding, Problem, Rule
 
 ANNOTATION_PREFIX = "ignore.gitops-guard.io/"
@@ -108,7 +108,7 @@ class FileSuppressor:
     @property
     def directives(self) -> dict[int, Directive]:
         if self._directives is None:
-            self._directives = (parse_directives(self.text.splitlines())
+            self._directives = (parse_directives(file_lines(self.text))
                                 if any(m in self.text for m in MARKERS) else {})
             for directive in self._directives.values():
                 for pattern in directive.rules:

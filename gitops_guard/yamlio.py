@@ -8,17 +8,26 @@ One parse per document: libyaml composes the node tree (C), a small builder turn
 data, and the tree is kept so any JSON pointer can be mapped to a line later without parsing
 again. PyYAML's generic constructor is not used: it is slower and silently overwrites
 duplicate keys.
+
+Every position this module gives (node marks, duplicate keys, parse errors) is a file position:
+lines counted by `\\n`, as editors, git, `grep -n` and CI annotations count them, columns in
+characters from the start of that line. The YAML parsers also end a line at a lone `\\r`,
+U+0085, U+2028 and U+2029; text holding one (rare) has its positions translated (`LineMap`).
+A lone `\\r` (the old Mac line end) ends no line for git, `grep -n` or CI annotations (some
+editors break there), so none for us either; `\\r\\n` is one line break to everyone.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import yaml
 from yaml.composer import Composer
+from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
@@ -63,7 +72,7 @@ class DuplicateKey(NamedTuple):
 
 
 class ParsedDocument(NamedTuple):
-    node: Node | None
+    node: Node | None  # its marks (and its children's) are file positions, 0-based
     data: Any
     duplicates: tuple[DuplicateKey, ...]
 
@@ -319,6 +328,98 @@ else:  # pragma: no cover
     TEXT_LOADER = _PureTextLoader
 
 
+# -- file lines --------------------------------------------------------------------------------
+
+# Line breaks to the YAML parsers (PyYAML and libyaml alike) that are none to `\n` counting.
+_OTHER_BREAK = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
+# Every line break to the YAML parsers (`\r\n` is one).
+_PARSER_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+
+
+def _has_other_breaks(text: str) -> bool:
+    # Plain substring scans (C speed): the common text, without any, pays only for these.
+    return ("\u2028" in text or "\u2029" in text or "\x85" in text
+            or ("\r" in text and text.count("\r") != text.count("\r\n")))
+
+
+class LineMap:
+    """Parser positions to file positions, for text with breaks that only the parser counts.
+
+    Built from the (rare) other breaks alone, so its cost does not grow with the line count.
+    """
+
+    __slots__ = ("_after", "_shift")
+
+    def __init__(self, text: str) -> None:
+        # For each other break, in order: the parser line that starts after it, and how many
+        # characters of its file line come before that parser line (added to its columns).
+        self._after: list[int] = []
+        self._shift: list[int] = []
+        newlines = 0
+        scanned = 0
+        line_start = 0
+        for number, match in enumerate(_OTHER_BREAK.finditer(text)):
+            start = match.start()
+            # Counted from the previous break on, so the whole build stays linear in the text.
+            newlines += text.count("\n", scanned, start)
+            last_newline = text.rfind("\n", scanned, start)
+            if last_newline >= 0:
+                line_start = last_newline + 1
+            scanned = start
+            self._after.append(newlines + number + 1)
+            self._shift.append(match.end() - line_start)
+
+    @classmethod
+    def of(cls, text: str) -> LineMap | None:
+        """The map for `text`, or None when its parser and file positions are the same."""
+        return cls(text) if _has_other_breaks(text) else None
+
+    @property
+    def first_moved(self) -> int:
+        """The first parser line that is not the file line of the same number."""
+        return self._after[0]
+
+    def position(self, line: int, column: int) -> tuple[int, int]:
+        """The 0-based file (line, column) of a 0-based parser (line, column)."""
+        before = bisect_right(self._after, line)  # other breaks that end earlier parser lines
+        if before and self._after[before - 1] == line:  # the line starts after one of them
+            column += self._shift[before - 1]
+        return line - before, column
+
+    def mark(self, mark: Mark) -> Mark:
+        after = self._after
+        line = mark.line
+        if line < after[0]:
+            return mark
+        if line > after[-1]:  # after every break, on a line a `\n` starts (most of them)
+            line, column = line - len(after), mark.column
+        else:
+            line, column = self.position(line, mark.column)
+        return Mark(mark.name, mark.index, line, column, mark.buffer, mark.pointer)
+
+
+def _relocate(root: Node, lines: LineMap) -> None:
+    """Give every node of a document file positions (aliased nodes once)."""
+    first_moved = lines.first_moved
+    move = lines.mark
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        end = node.end_mark
+        # A node that ends before the first break has all its children before it too.
+        if end.line < first_moved or id(node) in seen:
+            continue
+        seen.add(id(node))
+        node.start_mark = move(node.start_mark)
+        node.end_mark = move(end)
+        if node.__class__ is MappingNode:
+            for pair in node.value:
+                stack.extend(pair)
+        elif node.__class__ is SequenceNode:
+            stack.extend(node.value)
+
+
 # -- parsing -----------------------------------------------------------------------------------
 
 def parse_yaml(text: str, loader_class: type[Any] | None = None) -> list[ParsedDocument]:
@@ -332,6 +433,7 @@ def parse_yaml(text: str, loader_class: type[Any] | None = None) -> list[ParsedD
         raise ParseFailure("syntax", str(exc).splitlines()[0]) from None
     shared = "&" in text and "*" in text
     merges = "<<" in text
+    lines = LineMap.of(text)
     documents: list[ParsedDocument] = []
     try:
         while loader.check_node():
@@ -339,6 +441,9 @@ def parse_yaml(text: str, loader_class: type[Any] | None = None) -> list[ParsedD
             if node is None:
                 documents.append(ParsedDocument(None, None, ()))
                 continue
+            if lines is not None:
+                # Before anything reads a mark: duplicate keys and errors use them too.
+                _relocate(node, lines)
             if shared:
                 _check_expansion(node)
             builder = _Builder(shared, merges)
@@ -357,8 +462,10 @@ def parse_yaml(text: str, loader_class: type[Any] | None = None) -> list[ParsedD
 
 def _failure(exc: yaml.MarkedYAMLError, text: str) -> ParseFailure:
     mark = exc.problem_mark or exc.context_mark
-    line = mark.line + 1 if mark is not None else None
-    column = mark.column + 1 if mark is not None else None
+    lines = LineMap.of(text)
+    line = column = None
+    if mark is not None:
+        line, column = _file_position(lines, mark)
     problem = (exc.problem or exc.context or "invalid YAML").strip()
     if "maximum nesting depth" in problem:
         return ParseFailure("too-deep", "the document nests more than 1000 levels deep", line,
@@ -368,12 +475,23 @@ def _failure(exc: yaml.MarkedYAMLError, text: str) -> ParseFailure:
                             "only spaces", line, column)
     message = problem
     if exc.context and exc.problem and exc.context_mark is not None:
-        message = f"{problem} ({exc.context} at line {exc.context_mark.line + 1})"
+        context_line = _file_position(lines, exc.context_mark)[0]
+        message = f"{problem} ({exc.context} at line {context_line})"
     return ParseFailure("syntax", message, line, column)
 
 
+def _file_position(lines: LineMap | None, mark: Mark) -> tuple[int, int]:
+    """The 1-based file (line, column) of a parser mark."""
+    line, column = mark.line, mark.column
+    if lines is not None:
+        line, column = lines.position(line, column)
+    return line + 1, column + 1
+
+
 def _is_tab_indent(text: str, line: int, column: int) -> bool:
-    lines = text.splitlines()
+    """Whether a parser position is in a line's indentation of tabs. Indentation is the
+    parser's, so lines are split at the parser's breaks (`str.splitlines` knows more)."""
+    lines = _PARSER_BREAK.split(text)
     if line >= len(lines):
         return False
     prefix = lines[line][: column + 1]

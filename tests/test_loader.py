@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gitops_guard.documents import DocRole, FileKind
+from gitops_guard.documents import DocRole, FileKind, file_lines
 from gitops_guard.loader import classify, load_file
 from tests.conftest import CliRun, write
 
@@ -194,3 +194,31 @@ def test_fifo_is_not_read(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.yaml")
     source = load_file(tmp_path / "pipe.yaml", "pipe.yaml", LIMIT)  # must not block
     assert source.error is not None and "not a regular file" in source.error.message
+
+
+def test_findings_after_a_unicode_line_separator_are_at_file_lines(
+        tmp_path: Path, run_cli: Callable[..., CliRun]) -> None:
+    # U+2028 in a value and a lone CR in a comment are line breaks to the YAML parser only;
+    # findings name the lines an editor, git and CI annotations show.
+    write(tmp_path, {
+        "dup.yaml": 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a  # x\r# more\n'
+                    'data:\n  note: "para\u2028graph"\n  b: "1"\n  b: "2"\n---\n'
+                    'apiVersion: v1\nkind: ConfigMap\ndata: {}\n',
+        "broken.yaml": 'a: "para\u2029graph"\nb: [\n'})
+    result = run_cli("check", "--format", "json", cwd=tmp_path)
+    findings = sorted(result.findings())
+    assert ("GG-MANIFEST-001", "broken.yaml", 3) in findings
+    assert ("GG-MANIFEST-002", "dup.yaml", 8) in findings
+    assert ("GG-MANIFEST-005", "dup.yaml", 10) in findings, findings
+    duplicate = next(f for f in result.json()["findings"] if f["rule"] == "GG-MANIFEST-002")
+    assert "first defined at line 7" in duplicate["message"]
+
+
+@pytest.mark.parametrize(("text", "lines"), [
+    ("a\nb\n", ["a", "b", ""]),
+    ("a\r\nb", ["a", "b"]),
+    ("a\u2028b\x85c\u2029d\re\x0bf\x1cg\nh", ["a\u2028b\x85c\u2029d\re\x0bf\x1cg", "h"]),
+    ("", [""]),
+])
+def test_file_lines_are_the_lines_findings_number(text: str, lines: list[str]) -> None:
+    assert file_lines(text) == lines

@@ -4,6 +4,9 @@
 - For generated nested mappings and lists written by hand, every pointer maps (node_at, then
   `Document.locate`, as the engine places findings) to the line and column it was written at,
   for values and for keys; a repeated key is reported where it was written.
+- Lines are file lines, counted by `\\n` as editors, git and CI annotations count them, also
+  after a line break only the YAML parser counts (U+0085, U+2028, U+2029, a lone `\\r`) in a
+  quoted value, a comment, a block scalar or a key, through both YAML parsers.
 - Arbitrary bytes and text never raise: the loader returns a `LoadError` (one of the documented
   GG-MANIFEST rules) as data, and `parse_yaml`/`parse_json` raise only `ParseFailure`.
 """
@@ -29,6 +32,7 @@ from gitops_guard import pointer as jp
 from gitops_guard.documents import Document, FileKind, SourceFile
 from gitops_guard.jsonio import parse_json
 from gitops_guard.yamlio import (
+    DEFAULT_LOADER,
     PURE_LOADER,
     STR_TAG,
     KubeResolver,
@@ -61,10 +65,15 @@ def workdir() -> Iterator[Path]:
         yield Path(name)
 
 
-def load_bytes(workdir: Path, name: str, content: bytes) -> SourceFile:
+def load_bytes(workdir: Path, name: str, content: bytes,
+               yaml_loader: type[Any] | None = None) -> SourceFile:
     path = workdir / name
     path.write_bytes(content)
-    return loader.load_file(path, name, LIMIT)
+    return loader.load_file(path, name, LIMIT, yaml_loader)
+
+
+BOTH_PARSERS = pytest.mark.parametrize("yaml_loader", [
+    pytest.param(DEFAULT_LOADER, id="libyaml"), pytest.param(PURE_LOADER, id="pure-python")])
 
 
 # -- round trips ------------------------------------------------------------------------------
@@ -186,7 +195,10 @@ class BlockYaml(Written):
         elif isinstance(item, list):
             self.lines[-1] += "[]"
         else:
-            self.lines[-1] += yaml_scalar(item)
+            self.lines[-1] += self.scalar(item, path)
+
+    def scalar(self, item: Any, path: Path_) -> str:
+        return yaml_scalar(item)
 
 
 class PrettyJson(Written):
@@ -274,10 +286,164 @@ def test_a_repeated_key_is_reported_where_it_was_written(workdir: Path, data: di
             duplicate.first_line) == (first, jp.join(first), len(written.lines), 1, first_line)
 
 
+# -- file lines after breaks only the YAML parser counts ---------------------------------------
+
+# Line breaks to the YAML parsers that are none to editors, git and CI annotations, which count
+# `\n` (a lone `\r`, the old Mac line end, included: git and `grep -n` do not count it).
+PARSER_ONLY_BREAKS = ["\u2028", "\x85", "\u2029", "\r"]
+
+
+def file_position(text: str, marker: str, occurrence: int = 1) -> tuple[int, int]:
+    """1-based line (counted by `\\n`) and column (in characters) of the n-th `marker`."""
+    offset = -1
+    for _ in range(occurrence):
+        offset = text.index(marker, offset + 1)
+    line_start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset) + 1, offset - line_start + 1
+
+
+_KIND = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"
+_DUPLICATE = '  b: "1"\n  b: "2"\n'
+# (file text with `@` where the break goes, index of the document with the repeated key `b`)
+_SEPARATED = {
+    "quoted value": (f'{_KIND}data:\n  note: "para@graph"\n{_DUPLICATE}', 0),
+    "single-quoted value": (f"{_KIND}data:\n  note: 'para@graph'\n{_DUPLICATE}", 0),
+    "plain value": (f"{_KIND}data:\n  note: para@    graph\n{_DUPLICATE}", 0),
+    "comment": (f"{_KIND}data:  # para@# graph\n  note: x\n{_DUPLICATE}", 0),
+    "comment line": (f"# para@#   graph\n{_KIND}data:\n{_DUPLICATE}", 0),
+    "block scalar": (f"{_KIND}data:\n  note: |\n    para@    graph\n{_DUPLICATE}", 0),
+    "folded scalar": (f"{_KIND}data:\n  note: >-\n    para@    graph\n{_DUPLICATE}", 0),
+    "key": (f'{_KIND}data:\n  ? "para@graph"\n  : x\n{_DUPLICATE}', 0),
+    # A quoted break on the repeated key's own file line: columns count from the `\n`.
+    "same line": (f'{_KIND}data: {{note: "para@graph", b: "1", b: "2"}}\n', 0),
+    "next document": (f'{_KIND}data:\n  note: "para@graph"\n---\n{_KIND}data:\n{_DUPLICATE}',
+                      1),
+    "document marker": (f"{_KIND}---  # para@  # graph\n{_KIND}data:\n{_DUPLICATE}", 1),
+    "crlf file": (f'{_KIND}data:\n  note: "para@graph"\n{_DUPLICATE}'.replace("\n", "\r\n"),
+                  0),
+}
+
+
+@BOTH_PARSERS
+@pytest.mark.parametrize("separator", PARSER_ONLY_BREAKS,
+                         ids=["U+2028", "U+0085", "U+2029", "lone-CR"])
+@pytest.mark.parametrize("case", list(_SEPARATED))
+def test_lines_after_a_unicode_line_separator_are_file_lines(
+        workdir: Path, case: str, separator: str, yaml_loader: type[Any]) -> None:
+    template, index = _SEPARATED[case]
+    text = template.replace("@", separator)
+    source = load_bytes(workdir, "sep.yaml", text.encode("utf-8"), yaml_loader)
+    assert source.error is None, source.error
+    document = source.documents[index]
+    assert document.data["data"]["b"] == "2"
+    first, repeated = file_position(text, "b:"), file_position(text, "b:", 2)
+    assert [(d.key, d.pointer, d.line, d.column, d.first_line) for d in document.duplicates] \
+        == [("b", "/data/b", *repeated, first[0])]
+    assert document.locate("/data/b", at_key=True) == repeated
+    assert document.locate("/data/b") == (repeated[0], repeated[1] + 3)
+    assert document.line == file_position(text, "apiVersion", index + 1)[0]
+    assert document.locate("/kind") == file_position(text, "ConfigMap", index + 1)
+
+
+@BOTH_PARSERS
+@pytest.mark.parametrize("separator", PARSER_ONLY_BREAKS,
+                         ids=["U+2028", "U+0085", "U+2029", "lone-CR"])
+@pytest.mark.parametrize(("template", "rule"), [
+    ('a: "para@graph"\nb: [\n', loader.RULE_SYNTAX),
+    ('a: "para@graph"\nb: [1,\n  c: d\n', loader.RULE_SYNTAX),  # "(... at line 2)"
+    ('a: "para@graph"\nb: 1\n  c: 2\n', loader.RULE_SYNTAX),
+    ('a: {x: "para@graph", y: [}\n', loader.RULE_SYNTAX),  # on the break's file line
+    ('# para@graph\nb: c\n', loader.RULE_SYNTAX),  # the parser reads `graph` as content
+    ('a: "para@graph"\nb:\n\t- c\n', loader.RULE_TAB),
+    ('a: "para@graph"\nb: !!python/name:os.system x\n', loader.RULE_SYNTAX),
+    ('a: "para@graph"\nb: !!int nine\n', loader.RULE_SYNTAX),
+    ('a: "para@graph"\nb: &x [*x]\n', loader.RULE_TOO_COMPLEX),
+])
+def test_parse_errors_after_a_unicode_line_separator_are_at_file_lines(
+        workdir: Path, separator: str, yaml_loader: type[Any], template: str,
+        rule: str) -> None:
+    """Reported as for the same file with a plain character in place of the break."""
+    text = template.replace("@", separator)
+    source = load_bytes(workdir, "bad.yaml", text.encode("utf-8"), yaml_loader)
+    plain = load_bytes(workdir, "plain.yaml", template.replace("@", "_").encode("utf-8"),
+                       yaml_loader)
+    assert source.error is not None
+    assert source.error.rule == rule
+    if template.startswith("#"):  # without the break, `graph` stays in the comment
+        assert (source.error.line, source.error.column) == file_position(text, ": c")
+        return
+    assert source.error == plain.error
+    # After the break, where the parser's lines and the file's differ.
+    assert (source.error.line or 0, source.error.column or 0) > file_position(text, separator)
+
+
+# Whether and where a string value gets a break only the parser counts: the break goes between
+# the two halves of the value (written double-quoted, spaces escaped so that folding keeps
+# them), or into a comment after any value.
+_BREAKS = st.lists(st.tuples(st.sampled_from([None, *PARSER_ONLY_BREAKS]),
+                             st.sampled_from(["value", "comment"]), st.integers(0, 30)),
+                   min_size=1, max_size=8)
+# How a double-quoted scalar folds each break: U+2028/U+2029 are kept, the others are a space.
+_FOLDED = {"\u2028": "\u2028", "\u2029": "\u2029", "\x85": " ", "\r": " "}
+
+
+def _quoted_body(text: str) -> str:
+    body = yaml_quoted(text)[1:-1].replace(" ", "\\x20")
+    # A part that starts a line must not read as a document marker (`---`, `...`).
+    return "\\x" + format(ord(body[0]), "02x") + body[1:] if body[:1] in ("-", ".") else body
+
+
+class SeparatedYaml(BlockYaml):
+    """BlockYaml with parser-only line breaks in string values and in comments after values."""
+
+    def __init__(self, step: int, breaks: list[tuple[str | None, str, int]]) -> None:
+        super().__init__(step, [])
+        self.breaks = breaks
+        self.leaves = 0
+        self.changed: dict[Path_, str] = {}  # the value each changed string now loads as
+
+    def scalar(self, item: Any, path: Path_) -> str:
+        separator, where, split = self.breaks[self.leaves % len(self.breaks)]
+        self.leaves += 1
+        if separator is None:
+            return yaml_scalar(item)
+        if where == "comment" or not isinstance(item, str):
+            return f"{yaml_scalar(item)}  # note{separator}# more"
+        head, tail = item[:split], item[split:]
+        self.changed[path] = head + _FOLDED[separator] + tail
+        return f'"{_quoted_body(head)}{separator}{_quoted_body(tail)}"'
+
+    def expected(self, data: Any, path: Path_ = ()) -> Any:
+        if path in self.changed:
+            return self.changed[path]
+        if isinstance(data, dict):
+            return {key: self.expected(value, (*path, key)) for key, value in data.items()}
+        if isinstance(data, list):
+            return [self.expected(value, (*path, str(n))) for n, value in enumerate(data)]
+        return data
+
+
+@BOTH_PARSERS
+@given(data=nested, step=st.integers(2, 4), breaks=_BREAKS)
+@example(data={"a": "para graph", "b": [1, "x"]}, step=2,
+         breaks=[("\u2028", "value", 4), ("\r", "comment", 0), ("\x85", "value", 0)])
+def test_yaml_pointers_locate_file_lines_after_parser_only_breaks(
+        workdir: Path, yaml_loader: type[Any], data: dict[str, Any], step: int,
+        breaks: list[tuple[str | None, str, int]]) -> None:
+    """As test_yaml_pointers_locate_where_written, with breaks only the parser counts."""
+    written = SeparatedYaml(step, breaks)
+    written.lines.append("")
+    written.node(data, 0, (), inline=True)
+    text = written.text
+    source = load_bytes(workdir, "separated.yaml", text.encode("utf-8"), yaml_loader)
+    assert source.error is None, (text, source.error)
+    [document] = source.documents
+    assert same(document.data, written.expected(data)), text
+    assert document.line == written.values[()][0]
+    assert_every_pointer_is_located(document, written)
+
+
 # -- arbitrary input --------------------------------------------------------------------------
-
-_YAML_BREAKS = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
-
 
 def assert_loaded_or_reported(source: SourceFile) -> None:
     """Either documents whose every pointer resolves to a position, or a LoadError."""
@@ -289,10 +455,9 @@ def assert_loaded_or_reported(source: SourceFile) -> None:
         assert source.documents == []
         return
     assert source.kind in (FileKind.YAML, FileKind.JSON, FileKind.HELM_TEMPLATE)
-    # Counted as the YAML parser counts lines (see the xfail test on line numbers below), plus
-    # one: an empty document at the end of a file without a final newline starts on the line
-    # after it (libyaml's end-of-stream mark).
-    line_count = len(_YAML_BREAKS.split(source.text or "")) + 1
+    # File lines (counted by `\n`), plus one: an empty document at the end of a file without a
+    # final newline starts on the line after it (libyaml's end-of-stream mark).
+    line_count = (source.text or "").count("\n") + 2
     for document in source.documents:
         assert 1 <= document.line <= line_count
         for pointer in ("", "/0", "/a/0/b", "/~1/~0"):
@@ -319,21 +484,6 @@ def test_arbitrary_bytes_load_or_report(workdir: Path, content: bytes, suffix: s
 @example(text="a: !!python/object:os.system x", suffix=".yaml")
 def test_arbitrary_text_loads_or_reports(workdir: Path, text: str, suffix: str) -> None:
     assert_loaded_or_reported(load_bytes(workdir, "fuzz" + suffix, text.encode("utf-8")))
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: YAML positions count U+0085, U+2028 and U+2029 (and a lone CR) as line breaks, as "
-    "the YAML parser does, but editors, git and CI annotations count `\\n` lines: after such "
-    "a character in a quoted value every finding's line is off (here 9 for line 8); the "
-    "loader's own NUL/encoding errors and JSON count `\\n`"))
-@pytest.mark.parametrize("separator", ["\u2028", "\x85"])
-def test_lines_after_a_unicode_line_separator_are_file_lines(workdir: Path,
-                                                            separator: str) -> None:
-    text = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n"
-            f'  note: "para{separator}graph"\n  b: "1"\n  b: "2"\n')
-    [document] = load_bytes(workdir, "sep.yaml", text.encode("utf-8")).documents
-    assert [(d.key, d.line, d.first_line) for d in document.duplicates] == [("b", 8, 7)]
-    assert document.locate("/data/b")[0] == 8
 
 
 def assert_parses_or_fails_cleanly(parse: Any, text: str) -> None:

@@ -33,7 +33,7 @@ from gitops_guard.checks.secrets.rules import (
     RULE_TOKEN,
 )
 from gitops_guard.checks.secrets.tokens import Match, find_tokens
-from gitops_guard.documents import DocRole, Document
+from gitops_guard.documents import DocRole, Document, file_lines
 from gitops_guard.findings import Problem
 from gitops_guard.sops.detect import holds_sops_file
 from gitops_guard.workloads import CONTAINER_LISTS, get, pod_template
@@ -218,7 +218,7 @@ class DocumentScan:
         if RULE_KEYWORD in self.options.disabled:
             return False
         found = False
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(file_lines(text), start=1):
             if number in token_lines:
                 continue
             pair = _KEY_VALUE.match(line)
@@ -463,7 +463,7 @@ def scan_text(path: Path, text: str, options: Options, *,
     pattern = (_NPMRC_PAIR if name.endswith(".npmrc") else
                _NETRC_PASSWORD if name.endswith(".netrc") else _KEY_VALUE)
     comments = ("#", ";") if pattern is not _KEY_VALUE else ("#", ";", "//")
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(file_lines(text), start=1):
         if number in token_lines or line.lstrip().startswith(comments):
             continue
         pair = pattern.search(line)

@@ -19,7 +19,7 @@ from gitops_guard.checks.secrets.scan import (
 )
 from gitops_guard.checks.secrets.tokens import FAMILIES
 from gitops_guard.discovery import display_path
-from gitops_guard.documents import Document, FileKind, SourceFile
+from gitops_guard.documents import Document, FileKind, SourceFile, file_lines
 from gitops_guard.errors import GuardError
 from gitops_guard.findings import Problem
 
@@ -59,7 +59,7 @@ def _allowed_path(state: SecretsState, ctx: CheckContext) -> bool:
 def check_document(doc: Document, ctx: CheckContext) -> Iterator[Problem]:
     state: SecretsState = ctx.state
     if not _allowed_path(state, ctx):
-        lines = ctx.file.text.splitlines() if state.options.allow and ctx.file.text else []
+        lines = file_lines(ctx.file.text) if state.options.allow and ctx.file.text else []
         yield from _enabled(scan_document(doc, state.options, lines, formats.of(doc.path)),
                             state.options)
 
@@ -96,7 +96,7 @@ def _text_file(file: SourceFile, text: str, options: Options) -> Iterator[Proble
         # A credential file that does not parse is still read for `key: value` lines.
         yield from scan_text(file.path, text, options, key_values=True if known else None)
         return
-    lines = text.splitlines() if options.allow else []
+    lines = file_lines(text) if options.allow else []
     for doc in documents:
         for problem in scan_document(doc, options, lines, known):
             # Findings of a file's own check carry their line: the engine locates pointers
