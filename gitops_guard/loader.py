@@ -217,7 +217,9 @@ def _has_template_syntax(text: str) -> bool:
 
 # -- documents ---------------------------------------------------------------------------------
 
-class _NodeLocator:
+class NodeLocator:
+    """Where a JSON pointer's value (or key) is in a YAML document: its node's mark."""
+
     __slots__ = ("root",)
 
     def __init__(self, root: Any) -> None:
@@ -230,7 +232,7 @@ class _NodeLocator:
         return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-class _JsonLocator:
+class JsonLocator:
     """Builds the position index on first use: most JSON files never need a line."""
 
     __slots__ = ("_index", "text")
@@ -260,14 +262,14 @@ def _yaml_documents(path: Path, text: str, yaml_loader: type[Any] | None) -> lis
             tokens = pointer_to(node, dup.key_node) or [dup.key]
             duplicates.append(DuplicateKeyAt(dup.key, jp.join(*tokens), dup.line, dup.column,
                                              dup.first_line))
-        documents.extend(_expand(path, index, line, parsed.data, _NodeLocator(node),
+        documents.extend(_expand(path, index, line, parsed.data, NodeLocator(node),
                                  duplicates))
     return documents
 
 
 def _json_documents(path: Path, text: str) -> list[Document]:
     data, duplicated = parse_json(text)
-    locator = _JsonLocator(text)
+    locator = JsonLocator(text)
     duplicates = []
     if duplicated:
         for dup in locator.index.duplicates:

@@ -15,9 +15,9 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from gitops_guard.documents import Document
-from gitops_guard.jsonio import JsonIndex, parse_json
-from gitops_guard.loader import classify
-from gitops_guard.yamlio import ParseFailure, node_at, parse_yaml
+from gitops_guard.jsonio import parse_json
+from gitops_guard.loader import JsonLocator, NodeLocator, classify
+from gitops_guard.yamlio import ParseFailure, parse_yaml
 
 
 class Format(enum.Enum):
@@ -59,7 +59,7 @@ def documents(path: Path, text: str, known: Format) -> list[Document] | None:
                      for index, parsed in enumerate(parse_yaml(text))]
         else:
             data, _duplicated = parse_json(text)
-            found = [Document(path, 0, 1, data, classify(data, path.name), _JsonLocator(text))]
+            found = [Document(path, 0, 1, data, classify(data, path.name), JsonLocator(text))]
     except ParseFailure:
         return None
     return found if any(isinstance(doc.data, dict) for doc in found) else None
@@ -67,27 +67,6 @@ def documents(path: Path, text: str, known: Format) -> list[Document] | None:
 
 def _yaml_document(path: Path, index: int, node: Any, data: Any) -> Document:
     line = node.start_mark.line + 1 if node is not None else 1
-    return Document(path, index, line, data, classify(data, path.name), _NodeLocator(node))
+    return Document(path, index, line, data, classify(data, path.name), NodeLocator(node))
 
 
-# Lines for findings; the loader has the same two, private to it.
-class _NodeLocator:
-    __slots__ = ("root",)
-
-    def __init__(self, root: Any) -> None:
-        self.root = root
-
-    def locate(self, tokens: list[str], at_key: bool = False) -> tuple[int, int] | None:
-        node = node_at(self.root, tokens, at_key)
-        return None if node is None else (node.start_mark.line + 1, node.start_mark.column + 1)
-
-
-class _JsonLocator:
-    __slots__ = ("index",)
-
-    def __init__(self, text: str) -> None:
-        self.index = JsonIndex(text)
-
-    def locate(self, tokens: list[str], at_key: bool = False) -> tuple[int, int] | None:
-        found = self.index.locate(tokens, at_key)
-        return None if found is None else (found.line, found.column)
