@@ -184,6 +184,14 @@ def test_documents_and_empty_documents() -> None:
                  id="on-the-line-of-an-empty-value"),
     pytest.param("a: |  # c\n  text\n", [Pair("a", "text\n"), Comment(" c", True)],
                  id="on-a-block-scalar-header"),
+    # A block scalar ends at the start of the next line; a comment there is the next key's
+    # (read as the scalar's own, an unencrypted_comment_regex match left it in clear text).
+    pytest.param("key: |\n  s3cr3t\n# sops:plain\nname: x\n",
+                 [Pair("key", "s3cr3t\n"), Comment(" sops:plain"), Pair("name", "x")],
+                 id="after-a-block-scalar"),
+    pytest.param("a: [1] # c\nb: {} # d\n",
+                 [Pair("a", Sequence([Comment(" c"), 1])), Pair("b", Mapping([Comment(" d")]))],
+                 id="on-the-line-of-a-flow-value"),
     pytest.param("l:\n  # h\n  - x # i\n  # b\n  - y\n  # f\nz: 1\n",
                  [Pair("l", Sequence([Comment(" h"), "x", Comment(" i", True), Comment(" b"),
                                       "y", Comment(" f")])), Pair("z", 1)],
@@ -229,8 +237,11 @@ def test_comments_are_placed_as_sops_places_them(text: str, expected: list[Value
     ("multi\nline", "|-\n    multi\n    line"), ("line\n", "|\n    line\n"),
     ("trail\n\n", "|+\n    trail\n\n"), (" lead\nx", "|4-\n     lead\n    x"),
     ("sp \nx", '"sp \\nx"'),
-    # v3.0.1 drops the first line break of a literal block (sops writes the same)
-    ("\nfirst", "|-\n    first"), ("\n", '""'), ("\n\n", "|4+\n"),
+    # a leading line break is kept, after the header's own (yaml.v3 v3.0.1 drops it)
+    ("\nfirst", "|4-\n\n    first"), ("\n", "|4+\n\n"), ("\n\n", "|4+\n\n\n"),
+    ("\u2028x\ny", "|4-\n\u2028    x\n    y"),
+    # a leading tab needs the indentation indicator too (v3.0.1 omits it: unreadable)
+    ("\tb\nc", "|4-\n    \tb\n    c"),
     # other types
     (None, "null"), (True, "true"), (False, "false"), (-42, "-42"), (2**64 - 1, str(2**64 - 1)),
     (0.1, "0.1"), (3.0, "3"), (1e6, "1e+06"), (123456.0, "123456"), (1.5e-7, "1.5e-07"),
@@ -249,6 +260,7 @@ def test_scalars_are_written_as_yaml_v3_writes_them(value: Value, written: str) 
 @pytest.mark.parametrize(("key", "written"), [
     ("plain", "plain: 1"), ("123", '"123": 1'), ("", '"": 1'), ("a: b", "'a: b': 1"),
     ("two\nlines", '? |-\n    two\n    lines\n: 1'), ("k" * 129, f"? {'k' * 129}\n: 1"),
+    ("\n", "? |4+\n\n: 1"), ("\nx", "? |4-\n\n    x\n: 1"),  # v3.0.1: `"": 1`, `"x": 1`
 ])
 def test_keys_are_written_as_yaml_v3_writes_them(key: str, written: str) -> None:
     assert emit(Mapping([Pair(key, 1)])) == written + "\n"
@@ -360,6 +372,121 @@ def test_comments_of_empty_collections_follow_yaml_v3() -> None:
     document = Mapping([Pair("m", Mapping([Comment(" in m")])),
                         Pair("s", Sequence([Comment(" in s")])), Pair("z", 1)])
     assert emit(document, 2) == "m: {\n  # in m\n}\ns: []\n# in s\nz: 1\n"
+
+
+# -- regressions: files read and written back (indent 4) ----------------------------------------
+# Each row: what a person wrote -> what the store writes. The written text must read back as
+# itself. Rows marked "Go" are what Go sops (yaml.v3 v3.0.1) writes too; the others depart from
+# it where its text reads back as something else or not at all (see yaml_emitter's docstring).
+
+def rewritten(data: bytes) -> bytes:
+    return yaml_store.emit_plain(yaml_store.load_plain(data), EmitOptions())
+
+
+def assert_rewritten(data: bytes, expected: bytes) -> None:
+    written = rewritten(data)
+    assert written == expected
+    assert rewritten(written) == written
+
+
+ENC_COMMENT = b"#ENC[AES256_GCM,data:abc,iv:def,tag:ghi,type:comment]"
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    pytest.param(  # Go; it was written `volumes:\n# sidecar...\n[]`, which nothing reads
+        b"containers:\n    - name: app\n    # sidecar disabled for now\nvolumes: []\n",
+        b"containers:\n    - name: app\n      # sidecar disabled for now\nvolumes: []\n",
+        id="before-an-empty-sequence"),
+    pytest.param(  # Go
+        b"containers:\n    - name: app\n    # sidecar disabled for now\nvolumes: {}\n",
+        b"containers:\n    - name: app\n      # sidecar disabled for now\nvolumes: {}\n",
+        id="before-an-empty-mapping"),
+    pytest.param(  # Go
+        b"l:\n    - a:\n        b: 1\n    # c\nz: []\n",
+        b"l:\n    - a:\n        b: 1\n        # c\nz: []\n",
+        id="after-a-nested-mapping"),
+    pytest.param(  # Go
+        b"a:\n    l:\n        - k: v\n        # c\nz: []\n",
+        b"a:\n    l:\n        - k: v\n          # c\nz: []\n",
+        id="last-in-a-block-inside-a-block"),
+    pytest.param(  # Go
+        b"l:\n    - - x\n    # c\nz: {}\n",
+        b"l:\n    - - x\n      # c\nz: {}\n",
+        id="after-a-nested-sequence"),
+    pytest.param(  # Go
+        b"l:\n    - k: v\n    " + ENC_COMMENT + b"\nz: []\n",
+        b"l:\n    - k: v\n      " + ENC_COMMENT + b"\nz: []\n",
+        id="encrypted"),
+    pytest.param(  # Go writes `# d` after the whole sequence; order is kept here
+        b"l:\n    - k: v\n      # c\n    # d\nz: []\n",
+        b"l:\n    - k: v\n      # c\n      # d\nz: []\n",
+        id="after-the-item's-own-foot"),
+])
+def test_a_comment_after_a_collection_item_stays_in_its_block(data: bytes,
+                                                              expected: bytes) -> None:
+    assert_rewritten(data, expected)
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    pytest.param(  # Go writes `- # c\n[]`
+        b"l:\n    - {a: 1} # c\n    - []\n", b"l:\n    - a: 1\n    - [] # c\n",
+        id="a-flow-item's-comment-before-an-empty-item"),
+    pytest.param(  # Go, which hangs the comment on the collection
+        b"a: {b: 1} # c\nd: []\n", b"a:\n    # c\n    b: 1\nd: []\n", id="flow-mapping-value"),
+    pytest.param(b"a: [1] # c\nd: {}\n", b"a:\n    # c\n    - 1\nd: {}\n",  # Go
+                 id="flow-sequence-value"),
+    pytest.param(b"a: [] # c\nb: 1\n", b"a: []\n# c\nb: 1\n", id="empty-sequence-value"),  # Go
+    pytest.param(b"a: {} # c\nb: 1\n", b"a: {\n    # c\n}\nb: 1\n",  # Go
+                 id="empty-mapping-value"),
+    pytest.param(b"a: !!map {b: 1} # c\n", b"a:\n    # c\n    b: 1\n",  # Go; it was lost
+                 id="last-flow-value"),
+])
+def test_a_comment_on_a_flow_collection_line_is_never_written_before_a_flow_value(
+        data: bytes, expected: bytes) -> None:
+    assert_rewritten(data, expected)
+
+
+@pytest.mark.parametrize("data", [
+    # Go: each was read as the block scalar's own comment, moved onto its `|` line (the last
+    # one into its text), so comment regexes saw it before the wrong value.
+    pytest.param(b"a: |\n    x\n# c\nb: 1\n", id="clip"),
+    pytest.param(b"a: |+\n    x\n\n# c\nb: 1\n", id="keep"),
+    pytest.param(b"a: | # h\n    x\n# c\nb: 1\n", id="after-a-header-comment"),
+    pytest.param(b"a:\n    k: |-\n        x\n        y\n    # c\n    b: 1\n", id="strip"),
+    # Not Go (it moves the comment before the key every time): a `?` block key's `:` line.
+    pytest.param(b"? |-\n    x\n    k\n:   # c\n    b: 1\n", id="after-a-block-key"),
+])
+def test_a_comment_after_a_block_scalar_stays_on_its_own_line(data: bytes) -> None:
+    assert_rewritten(data, data)
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    # Go writes `|-\n    x` (`x`), and the MAC, taken over "\nx", no longer matches
+    (b'a_unencrypted: "\\nx"\n', b"a_unencrypted: |4-\n\n    x\n"),
+    (b'"\\n": 1\n', b"? |4+\n\n: 1\n"),  # Go: `"": 1`, another key
+    (b'a: "\\u2028x\\ny"\n', "a: |4-\n\u2028    x\n    y\n".encode()),
+    # the indicator counts from the `- `: Go writes `|4-` and the text does not parse
+    (b'l:\n    - " lead\\nx"\n    - k: "\\nx"\n',
+     b"l:\n    - |2-\n       lead\n      x\n    - k: |2-\n\n        x\n"),
+    (b'a: "\\tb\\nc"\n', b"a: |4-\n    \tb\n    c\n"),  # Go: `a: null`
+])
+def test_a_block_scalar_keeps_its_leading_line_break_and_indentation(data: bytes,
+                                                                     expected: bytes) -> None:
+    assert_rewritten(data, expected)
+    assert yaml_store.load_plain(expected) == yaml_store.load_plain(data)
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    # Go writes each comment after the outer `- `, one level out on every read and write
+    (b"a:\n    - - # c\n        - x\n", b"a:\n    - - # c\n        - x\n"),
+    (b"a:\n    - - # c\n        k: v\n", b"a:\n    - - # c\n        k: v\n"),
+    (b"a:\n    - - - # c\n          - null\n", b"a:\n    - - - # c\n          - null\n"),
+    # Go: read into the sequence the outer `- ` opens, whose comment goes before that dash
+    (b"a:\n    - # c\n      - - x\n", b"a:\n    # c\n    - - - x\n"),
+])
+def test_a_head_comment_after_nested_dashes_stays_with_its_collection(data: bytes,
+                                                                      expected: bytes) -> None:
+    assert_rewritten(data, expected)
 
 
 # -- documents and the metadata --------------------------------------------------------------------

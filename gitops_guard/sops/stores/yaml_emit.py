@@ -7,6 +7,13 @@ value. (sops' tree holds an inline comment just before its entry; ours holds it 
 one with no entry before it goes on the first value, as in sops.) Each scalar goes through
 `Node.Encode`, which picks its style; the encoder then turns nodes into events (a key's foot
 comment travels as the next event's "tail"), and the emitter writes them.
+
+One departure: comments after a sequence's last item that is a non-empty block collection go
+to that collection's last entry, not on the collection's node. yaml.v3 writes a block
+collection's own foot comment nowhere near it: it waits for the next scalar, or lands between
+the next key and its `[]`/`{}` value, where nothing can read the file back. yaml.v3's parser
+puts such a comment on the innermost last entry, so files sops reads are written as it writes
+them.
 """
 
 from __future__ import annotations
@@ -33,8 +40,6 @@ from gitops_guard.sops.stores.yaml_emitter import (
     select_style,
 )
 from gitops_guard.sops.values import Comment, Mapping, Sequence, Timestamp, Value
-
-_LEADING_BREAKS = frozenset("\n\u2028\u2029")
 
 
 @dataclass
@@ -135,7 +140,23 @@ class _Pending:
         if last is None:
             _add(node, "head", texts)
         else:
-            _add(last, "foot", texts)
+            _add(_foot_owner(last) if node.kind == SEQ_START else last, "foot", texts)
+
+
+def _foot_owner(item: _Node) -> _Node:
+    """Whose foot comment is written right after `item`, a sequence's last item.
+
+    A scalar's or a `[]`/`{}`'s own. For a block collection, its last entry's, going down while
+    that entry is a block collection too and has no foot comment yet (one written later would
+    otherwise come before it); a key's foot is written after its value, as the mapping ends.
+    """
+    node = item
+    while node.kind != SCALAR and node.children:
+        last, value = node.children[-2 if node.kind == MAP_START else -1], node.children[-1]
+        if last.foot or value.kind == SCALAR or not value.children:
+            return last
+        node = value
+    return node
 
 
 def _add(node: _Node, where: str, texts: list[str]) -> None:
@@ -186,10 +207,9 @@ def _string(text: str) -> _Node:
         return _binary(text.encode("utf-8", "surrogateescape"))
     style = LITERAL if "\n" in text else PLAIN if yaml_scalar.is_plain_safe(text) else DOUBLE
     # Node.Encode writes the value once at the document root and parses it back; the node
-    # keeps the style that write chose, and v3.0.1 loses a literal block's first line break.
+    # keeps the style that write chose. (v3.0.1 loses a literal block's first line break there
+    # and again when writing the file; this emitter keeps it, see yaml_emitter.)
     style = select_style(analyze_scalar(text), text, style, simple_key=False)
-    if style == LITERAL and text[:1] in _LEADING_BREAKS:
-        text = text[1:]
     # Parsing back gives a plain `<<` the merge tag, which the second write keeps.
     tag = yaml_scalar.MERGE if style == PLAIN and text == "<<" else ""
     return _Node(SCALAR, text, tag, style)

@@ -8,6 +8,19 @@ unlimited), so there is no line folding here either.
 Comments travel as yaml.v3 moves them: each event sets pending comment buffers that the state
 handlers write when they reach them, so a comment can surface later than where it was attached,
 exactly as it does in Go.
+
+Where v3.0.1 writes text that reads back as something else, or not at all, this emitter departs
+from it (text that v3.0.1 writes and reads back unchanged is written the same):
+- a literal block that starts with a line break keeps it (v3.0.1 lets that break end the
+  `|` header line, go-yaml issue 701);
+- a block scalar's indentation indicator is its real offset from the enclosing collection, not
+  the configured indent (inside a `- ` item they differ, and v3.0.1's text does not parse), and
+  it is written before a leading tab too (without it no parser reads the first line);
+- comments still pending when an empty `[]`/`{}` value starts are written after it, not between
+  `key:` or `- ` and the `[]` (which then stands on a line of its own where nothing reads it);
+- a head comment that would land right after an enclosing item's `- ` follows the item's own
+  `- ` instead, so that reading it back attaches it to the same collection (v3.0.1's placement
+  moves it one level out on every read and write).
 """
 
 from __future__ import annotations
@@ -128,7 +141,7 @@ def emit(events: list[Event], best_indent: int) -> str:
 
 class _Emitter:
     def __init__(self, events: list[Event], best_indent: int) -> None:
-        self.events = events
+        self.events = list(events)  # a copy: comments may be moved onto a later event
         self.pos = 0
         self.best_indent = best_indent
         self.out: list[str] = []
@@ -331,13 +344,33 @@ class _Emitter:
             self._pop_indent()
             self._pop_state()
             return
-        self._head_comment()
+        after_dash = self._after_dash(event)
+        if not after_dash:
+            self._head_comment()
         self._write_indent()
         self._write_indicator("-", True, False, True)
+        if after_dash:
+            self._put(" ")
+            self._write_comment(self.head)
+            self.head = ""
         self.states.append(_SEQ_ITEM)
         self._node(event)
-        self._line_comment()
-        self._foot_comment()
+        self._comments_after_value(event)
+
+    def _after_dash(self, event: Event) -> bool:
+        """Whether a pending head comment would follow an enclosing item's `- ` (`- - x`).
+
+        Read back, a comment after a dash belongs to the collection that dash opens, one level
+        out from this item: so it goes after this item's own dash, which opens it. Only for a
+        block collection, whose entries start on a new line; tails never reach an item.
+        """
+        return (bool(self.head) and not self.tail and self._mid_line()
+                and self.states[-1] == _SEQ_ITEM
+                and event.kind in (MAP_START, SEQ_START) and not self._empty(event))
+
+    def _mid_line(self) -> bool:
+        """Right after an indicator that starts a line's content."""
+        return self.indention and self.column > 0
 
     def _mapping_key(self, event: Event, *, first: bool) -> None:
         if first:
@@ -364,18 +397,36 @@ class _Emitter:
         else:
             self._write_indent()
             self._write_indicator(":", True, False, True)
-        if self.key_line:
+        if self.key_line and not self._empty(event):
             if event.kind == SCALAR:
                 if not self.line:
                     self.line, self.key_line = self.key_line, ""
-            elif event.kind in (MAP_START, SEQ_START):  # a block follows: write it now
+            else:  # a block follows: write it now
                 self.line, self.key_line = self.key_line, self.line
                 self._line_comment()
                 self.line, self.key_line = self.key_line, ""
         self.states.append(_MAP_KEY)
         self._node(event)
-        self._line_comment()
-        self._foot_comment()
+        self._comments_after_value(event)
+
+    def _comments_after_value(self, event: Event) -> None:
+        """After a value's first event: pending line and foot comments (and, for a mapping
+        value, the key's line comment), here, or after the `[]`/`{}` an empty value is."""
+        if not self._empty(event):
+            self._line_comment()
+            self._foot_comment()
+            return
+        # yaml.v3 writes them now, leaving the `[]` alone on the next line: move them onto the
+        # end event, whose handler writes them after the closing bracket.
+        end = self.events[self.pos + 1]
+        line = _joined(self.key_line, self.line, end.line)
+        self.events[self.pos + 1] = end._replace(line=line, foot=_joined(self.foot, end.foot))
+        self.key_line = self.line = self.foot = ""
+
+    def _empty(self, event: Event) -> bool:
+        """A collection with no entries, which is written in flow style."""
+        return (event.kind in (MAP_START, SEQ_START)
+                and self.events[self.pos + 1].kind in (MAP_END, SEQ_END))
 
     def _simple_key(self, event: Event) -> bool:
         if event.kind != SCALAR or self.facts.multiline:
@@ -387,7 +438,7 @@ class _Emitter:
         if event.kind == SCALAR:
             self._scalar(event)
             return
-        empty = self.events[self.pos + 1].kind in (MAP_END, SEQ_END)
+        empty = self._empty(event)
         if event.kind == SEQ_START:
             self.state = _FLOW_SEQ if empty else _SEQ_FIRST
         else:
@@ -454,7 +505,10 @@ class _Emitter:
     def _literal(self, value: str) -> None:
         self._write_indicator("|", True, False, False)
         self._block_hints(value)
-        self._line_comment()
+        if self.line:
+            self._line_comment()
+        else:  # v3.0.1 leaves this to the value's first break, and loses a leading one
+            self._put_break()
         self.whitespace = True
         breaks = True
         for char in value:
@@ -468,8 +522,11 @@ class _Emitter:
             self.indention = breaks = False
 
     def _block_hints(self, value: str) -> None:
-        if value[:1] == " " or value[:1] in _BREAKS:
-            self._write_indicator(str(self.best_indent), False, False, False)
+        # v3.0.1 omits the indicator before a tab, and parsers then refuse the first line.
+        if value[:1] in (" ", "\t") or value[:1] in _BREAKS:
+            # A parser counts the indicator from the enclosing collection's indentation.
+            offset = self.indent - max(self.indents[-1], 0)
+            self._write_indicator(str(offset), False, False, False)
         if value[-1:] not in _BREAKS:
             chomp = "-"
         elif len(value) == 1 or value[-2] in _BREAKS:
@@ -478,3 +535,7 @@ class _Emitter:
             chomp = ""
         if chomp:
             self._write_indicator(chomp, False, False, False)
+
+
+def _joined(*comments: str) -> str:
+    return "\n".join(comment for comment in comments if comment)

@@ -10,7 +10,10 @@ puts yaml.v3's head, line and foot comments:
 - a comment after the last entry of nested blocks goes to the innermost block it is indented
   at least as deep as, else to the collection the next entry belongs to;
 - a comment on the line of a key whose value starts on a later line goes before that pair;
-- a comment on the line of a value is `Comment(text, inline=True)` right after its pair or item.
+- a comment on the line of a value is `Comment(text, inline=True)` right after its pair or item,
+  except after a flow collection that is a mapping's value (`a: [1] # c`), where it goes first
+  into that collection, as yaml.v3 hangs it on the collection's node. A block scalar (`|`, `>`)
+  ends at the start of the line after it: a comment there stands on its own line.
 
 Aliases are expanded; a `<<` merge key stays an ordinary `<<` key holding the merged mapping,
 because sops walks yaml.v3's nodes and never merges.
@@ -134,6 +137,7 @@ class _Builder:
         self.scanned = 0  # text before this has been searched for comments
         self.prev_kind = _OTHER
         self.prev_owner: _Frame | None = None
+        self.prev_flow: Mapping | Sequence | None = None  # just read, as a key's value
         self.budget = MAX_ALIAS_ENTRIES
         self.handlers: dict[str, Callable[[_Event], None]] = {
             "DocumentStartEvent": self._document_start, "DocumentEndEvent": self._document_end,
@@ -174,20 +178,22 @@ class _Builder:
         value = _typed(event)
         if event.anchor:
             self.anchors[event.anchor] = value
+        # A block scalar's text ends with the line it last covers: nothing is on its line.
+        block = event.style in ("|", ">")
         if parent is None:
             if value is not None:
                 raise _error("a YAML document must be a mapping", event)
             self._set_root(Mapping())
         elif role == _KEY:
             self._key(parent, value, event)
-            self._consumed(event.end, _KEY, parent)
+            self._consumed(event.end, _KEY, None if block else parent)
         else:
             self._attach(parent, value)
-            header = _header_comment(self.text, event) if event.style in ("|", ">") else None
+            header = _header_comment(self.text, event) if block else None
             if header is not None:
                 parent.node.append(Comment(header, inline=True))
             if event.start != event.end or role != _VALUE:  # an empty value: key's line open
-                self._consumed(event.end, _VALUE, parent)
+                self._consumed(event.end, _VALUE, None if block else parent)
 
     def _alias(self, event: _Event) -> None:
         parent = self._top()
@@ -240,6 +246,8 @@ class _Builder:
             self._attach(parent, frame.node)
         if frame.flow:
             self._consumed(event.end, _VALUE, parent)
+            if parent is not None and isinstance(parent.node, Mapping):
+                self.prev_flow = frame.node
 
     def _top(self) -> _Frame | None:
         return self.stack[-1] if self.stack else None
@@ -295,6 +303,7 @@ class _Builder:
         self.scanned = max(self.scanned, end)
         self.prev_kind = kind if owner is not None else _OTHER
         self.prev_owner = owner
+        self.prev_flow = None
 
     def _gap(self, end: int, role: str, *, parent: _Frame | None = None,
              new: _Frame | None = None) -> None:
@@ -322,6 +331,8 @@ class _Builder:
         if self.prev_kind == _KEY:  # the value starts on a later line
             owner.node.insert(owner.key_index, Comment(body))
             owner.key_index += 1
+        elif self.prev_flow is not None:  # yaml.v3: the line comment of the collection's node
+            self.prev_flow.insert(0, Comment(body))
         else:
             owner.node.append(Comment(body, inline=True))
         self.prev_owner = None  # a line holds one comment
