@@ -23,7 +23,7 @@ import math
 import re
 from bisect import bisect_right
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import yaml
 from yaml.composer import Composer
@@ -342,6 +342,9 @@ def _has_other_breaks(text: str) -> bool:
             or ("\r" in text and text.count("\r") != text.count("\r\n")))
 
 
+_AnyMark = TypeVar("_AnyMark", bound=Any)
+
+
 class LineMap:
     """Parser positions to file positions, for text with breaks that only the parser counts.
 
@@ -386,7 +389,9 @@ class LineMap:
             column += self._shift[before - 1]
         return line - before, column
 
-    def mark(self, mark: Mark) -> Mark:
+    def mark(self, mark: _AnyMark) -> _AnyMark | Mark:
+        """The file position of a parser mark (PyYAML's `Mark`, or libyaml's, which events
+        carry): the mark itself where the two agree."""
         after = self._after
         line = mark.line
         if line < after[0]:

@@ -549,6 +549,22 @@ def test_a_rich_document_round_trips(indent: int) -> None:
     assert [shape(d) for d in yaml_store.load_plain(written)] == [shape(RICH)] * 2
 
 
+@pytest.mark.parametrize("separator", ["\u2028", "\x85", "\u2029", "\r"])
+def test_comments_keep_their_places_after_a_parser_only_line_break(separator: str) -> None:
+    """The comment gaps count file columns; the parser's own line breaks must not shift the
+    blocks' columns against them."""
+    text = (f'a: "x{separator}y" # c1\nm:\n    # head\n    k: v # c2\n    l:\n        - 1\n'
+            "        # foot\nz: []\n").encode()
+    [document] = yaml_store.load_plain(text)
+    assert [item.text for item in document.get("m") if isinstance(item, Comment)] == [
+        " head", " c2"]
+    items = document.get("m").get("l")
+    assert items == Sequence([1, Comment(" foot")])
+    written = yaml_store.emit_plain([document], EmitOptions())
+    assert yaml_store.load_plain(written) == [document]
+    assert written.endswith(b"    k: v # c2\n    l:\n        - 1\n        # foot\nz: []\n")
+
+
 # -- errors ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("data", "line", "message"), [
@@ -572,6 +588,10 @@ def test_a_rich_document_round_trips(indent: int) -> None:
     (b"a: 1\nb: s3cr3t\xff\n", 2, "UTF-8"),
     (b"a: 1\nb: s3cr3t\x01\n", 2, "control characters"),
     (b"*a\n", 1, "unknown anchor"),
+    # Lines are file lines: U+2028, U+0085 and a lone CR break lines only for the parser.
+    ('a: "x\u2028y"\ns3cr3t: 2\ns3cr3t: 3\n'.encode(), 3, "duplicate mapping key"),
+    ('a: "x\x85y"\nb: [1, s3cr3t\n'.encode(), 3, "invalid YAML"),
+    (b'a: "x\ry"\n- s3cr3t\n', 2, "invalid YAML"),
 ])
 def test_bad_input_is_a_guard_error_with_a_line(data: bytes, line: int, message: str) -> None:
     with pytest.raises(GuardError) as caught:

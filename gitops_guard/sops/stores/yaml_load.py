@@ -32,6 +32,7 @@ import yaml
 from gitops_guard.errors import GuardError
 from gitops_guard.sops.stores import yaml_scalar
 from gitops_guard.sops.values import Comment, Mapping, Pair, Scalar, Sequence, Timestamp, Value
+from gitops_guard.yamlio import LineMap
 
 try:
     from yaml import CSafeLoader as _Loader
@@ -71,10 +72,12 @@ class _Event(NamedTuple):
     explicit: bool = False
 
     @classmethod
-    def of(cls, raw: yaml.Event) -> _Event:
+    def of(cls, raw: yaml.Event, lines: LineMap | None) -> _Event:
         start, end = raw.start_mark, raw.end_mark
         if start is None or end is None:  # pragma: no cover - the parser always sets them
             raise GuardError("invalid YAML: an event without a position")
+        if lines is not None:  # file lines and columns, as the comment gaps count them
+            start, end = lines.mark(start), lines.mark(end)
         return cls(type(raw).__name__, start.index, end.index, start.line + 1, start.column + 1,
                    end.column, getattr(raw, "value", None) or "", getattr(raw, "tag", None) or "",
                    getattr(raw, "style", None) or "", getattr(raw, "anchor", None) or "",
@@ -98,11 +101,15 @@ def load_documents(data: bytes) -> list[Mapping]:
     """Every document of a YAML stream; each must be a mapping (a null document is empty)."""
     text = _decode(data)
     builder = _Builder(text)
+    # The parser also breaks lines at U+0085, U+2028, U+2029 and a lone CR; files count `\n`.
+    lines = LineMap.of(text)
     try:
         for event in yaml.parse(text, Loader=_Loader):
-            builder.feed(_Event.of(event))
+            builder.feed(_Event.of(event, lines))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
+        if mark is not None and lines is not None:
+            mark = lines.mark(mark)
         raise GuardError(f"invalid YAML: {exc.problem}", line=mark.line + 1 if mark else None,
                          column=mark.column + 1 if mark else None) from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow
