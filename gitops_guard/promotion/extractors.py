@@ -11,9 +11,10 @@ problem and the place, never a value from the file: messages end up in CI logs.
 
 from __future__ import annotations
 
+import itertools
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
@@ -88,18 +89,67 @@ class Extraction(NamedTuple):
 Extractor = Callable[[Tree, str, Mapping[str, Any]], Extraction]
 
 
+class MemoTree(Tree, Protocol):
+    """A tree that keeps what extractors learn about its files across extractions."""
+
+    kustomize_memo: MutableMapping[tuple[str, str], _Memo]  # (path, blob) -> its values
+
+    def blob(self, path: str) -> str | None:
+        """The blob id of a repo-relative file; None when there is no such file."""
+
+
+class _Memo(NamedTuple):
+    values: tuple[Value, ...] | None
+    reads: frozenset[str]  # the file and every path its includes consulted
+    signature: tuple[tuple[str, str | None], ...]  # (read, its blob) besides the file
+
+
+# Memo entries are small (a few values each); the oldest half goes when it is full.
+MEMO_LIMIT = 4096
+
+
+def _remember(memo: MutableMapping[tuple[str, str], _Memo], key: tuple[str, str],
+              entry: _Memo) -> None:
+    if len(memo) >= MEMO_LIMIT:
+        for old in list(itertools.islice(memo, MEMO_LIMIT // 2)):
+            del memo[old]
+    memo[key] = entry
+
+
 # -- walking a parsed document ------------------------------------------------------------------
 
 _MISSING: Any = object()
 
 
-class _Place(NamedTuple):
-    """A value inside one document: its data, its YAML node and the pointer tokens to it."""
+class _Place:
+    """A value inside one document: its data, its YAML node and the pointer tokens to it.
 
-    path: str
-    data: Any
-    node: Node | None
-    tokens: tuple[str, ...]
+    The node is found only when something asks for it (a line, a column, the text of a
+    non-string scalar): extractors walk thousands of documents and report few lines."""
+
+    __slots__ = ("_node", "_parent", "_step", "data", "path", "tokens")
+
+    def __init__(self, path: str, data: Any, node: Node | None, tokens: tuple[str, ...],
+                 parent: _Place | None = None, step: tuple[str, ...] | int = ()) -> None:
+        self.path = path
+        self.data = data
+        self.tokens = tokens
+        self._node: Any = node if parent is None else _MISSING
+        self._parent = parent
+        self._step = step  # the tokens from the parent to here, or an index in its list
+
+    @property
+    def node(self) -> Node | None:
+        if self._node is _MISSING:
+            above = self._parent.node if self._parent is not None else None
+            step = self._step
+            if isinstance(step, int):
+                self._node = above.value[step] if isinstance(above, SequenceNode) else None
+            else:
+                # The data has every token, so node_at reaches the node itself, not an
+                # ancestor.
+                self._node = node_at(above, list(step))
+        return self._node  # type: ignore[no-any-return]
 
     def get(self, *tokens: str) -> _Place | None:
         """The place below this one, or None when any part is missing."""
@@ -113,8 +163,7 @@ class _Place(NamedTuple):
                 data = data[int(token)]
             else:
                 return None
-        # The data has every token, so node_at reaches the node itself, not an ancestor.
-        return _Place(self.path, data, node_at(self.node, list(tokens)), self.tokens + tokens)
+        return _Place(self.path, data, None, self.tokens + tokens, self, tokens)
 
     @property
     def line(self) -> int | None:
@@ -148,6 +197,8 @@ def _text(place: _Place | None) -> str | None:
     """The scalar as written in the file; None when it is absent or null."""
     if place is None or place.data is None:
         return None
+    if isinstance(place.data, str):
+        return place.data.strip()  # a string's data is its scalar node's text
     if isinstance(place.data, dict | list):
         raise place.fail(f"is a {'mapping' if isinstance(place.data, dict) else 'list'}, "
                          "not a single value")
@@ -169,10 +220,7 @@ def _items(place: _Place, key: str) -> list[_Place]:
         return []
     if not isinstance(child.data, list):
         raise child.fail("is not a list")
-    node = child.node
-    nodes: list[Node | None] = (list(node.value) if isinstance(node, SequenceNode)
-                                else [None] * len(child.data))
-    return [_Place(child.path, item, nodes[index], (*child.tokens, str(index)))
+    return [_Place(child.path, item, None, (*child.tokens, str(index)), child, index)
             for index, item in enumerate(child.data)]
 
 
@@ -216,32 +264,82 @@ def _kustomize_images(tree: Tree, path: str, options: Mapping[str, Any]) -> Extr
 
 
 class _Kustomizations:
-    """The effective image values of kustomization files, each file read once per extraction."""
+    """The effective image values of kustomization files, each file read once per extraction.
+
+    A tree that offers a memo (`MemoTree`: the tracker does) keeps each file's values across
+    extractions, by its blob id and the blob ids of every file its includes read: an overlay
+    that changes at every commit does not walk its unchanged bases again."""
 
     def __init__(self, tree: Tree) -> None:
         self.tree = tree
         self.reads: set[str] = set()
         self._done: dict[str, tuple[Value, ...] | None] = {}
         self._open: set[str] = set()
+        # The paths each finished file consulted, its includes' too (a memo entry's reads).
+        self._file_reads: dict[str, frozenset[str]] = {}
+        self._frames: list[set[str]] = []
+        self._cuts = 0  # cycles cut so far: they make a file's values depend on the entry
+        memo = getattr(tree, "kustomize_memo", None)
+        self._memo: MutableMapping[tuple[str, str], _Memo] | None = memo
+        self._blob: Callable[[str], str | None] | None = getattr(tree, "blob", None)
 
     def file(self, path: str) -> tuple[Value, ...] | None:
         """The values one kustomization file yields; None when there is no such file."""
         if path in self._done:
+            self._note(self._file_reads[path])
             return self._done[path]
         if path in self._open:
+            self._cuts += 1
             return ()  # a cycle: kustomize refuses to build it, so it adds no versions
+        blob = self._blob(path) if self._memo is not None and self._blob is not None else None
+        if blob is not None and self._cuts == 0:
+            remembered = self._remembered(path, blob)
+            if remembered is not None:
+                self._finish(path, remembered.values, remembered.reads)
+                return remembered.values
         self.reads.add(path)
+        self._frames.append({path})
+        try:
+            values = self._read(path)
+        finally:
+            reads = frozenset(self._frames.pop())
+        blob_of = self._blob
+        if blob is not None and self._cuts == 0 and self._memo is not None and blob_of:
+            signature = tuple((read, blob_of(read)) for read in sorted(reads) if read != path)
+            _remember(self._memo, (path, blob), _Memo(values, reads, signature))
+        self._finish(path, values, reads)
+        return values
+
+    def _remembered(self, path: str, blob: str) -> _Memo | None:
+        blob_of = self._blob
+        remembered = self._memo.get((path, blob)) if self._memo is not None else None
+        if (remembered is None or blob_of is None
+                or not self._open.isdisjoint(remembered.reads)):
+            return None
+        if all(blob_of(read) == read_blob for read, read_blob in remembered.signature):
+            return remembered
+        return None
+
+    def _finish(self, path: str, values: tuple[Value, ...] | None,
+                reads: frozenset[str]) -> None:
+        self.reads.update(reads)
+        self._file_reads[path] = reads
+        self._done[path] = values
+        self._note(reads)
+
+    def _note(self, reads: Iterable[str]) -> None:
+        if self._frames:
+            self._frames[-1].update(reads)
+
+    def _read(self, path: str) -> tuple[Value, ...] | None:
         places = _documents(self.tree, path)
         if places is None:
-            self._done[path] = None
             return None
         self._open.add(path)
         try:
-            values = self._effective(posixpath.dirname(path), places)
+            return self._effective(posixpath.dirname(path), places)
         finally:
             self._open.discard(path)
-        self._done[path] = values
-        return values
 
     def _effective(self, directory: str, places: list[_Place]) -> tuple[Value, ...]:
         values: list[Value] = []

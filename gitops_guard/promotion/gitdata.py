@@ -9,9 +9,11 @@ through a shell, and with `GIT_OPTIONAL_LOCKS=0` so a read never takes the index
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
+import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, NamedTuple
 
@@ -87,26 +89,72 @@ def merge_base(root: Path, first: str, second: str) -> str | None:
 def first_parent_history(root: Path, ref: str, pathspecs: Sequence[str]) -> list[Commit]:
     """Every first-parent commit of `ref` that changed a path in `pathspecs`, oldest first,
     with its changes against its first parent (a merge: what it brought in)."""
-    out = git(root, "log", "--first-parent", "--reverse", "--diff-merges=first-parent",
-              "--raw", "--no-renames", "--no-abbrev", "-z", "--format=%x1e%H %ct %P", ref,
-              "--", *pathspecs)
-    commits: list[Commit] = []
-    for record in out.split(b"\x1e")[1:]:
-        header, _, body = record.partition(b"\0")
-        sha, time, *parents = header.decode("ascii").split()
-        fields = body.lstrip(b"\n").split(b"\0")
-        changes = []
-        for index in range(0, len(fields) - 1, 2):
-            meta = fields[index].decode("ascii").split()
-            if len(meta) < 5:
-                continue
-            blob = meta[3] if meta[4] != "D" and meta[3] != _NULL_SHA else None
-            # Only files count: a submodule (160000) or a symlink (120000) holds no YAML.
-            if blob is not None and not meta[1].startswith("100"):
-                blob = None
-            changes.append(Change(os.fsdecode(fields[index + 1]), blob))
-        commits.append(Commit(sha, int(time), tuple(changes), len(parents) > 1))
-    return commits
+    return list(stream_first_parent_history(root, ref, pathspecs))
+
+
+def _history_argv(ref: str, pathspecs: Sequence[str]) -> list[str]:
+    return ["log", "--first-parent", "--reverse", "--diff-merges=first-parent", "--raw",
+            "--no-renames", "--no-abbrev", "-z", "--format=%x1e%H %ct %P", ref, "--",
+            *pathspecs]
+
+
+def stream_first_parent_history(root: Path, ref: str,
+                                pathspecs: Sequence[str]) -> Iterator[Commit]:
+    """`first_parent_history`, commit by commit as git writes them: the first commits can be
+    replayed while git still writes the last ones. A failure is a GuardError, as from `git`."""
+    argv = ["git", *_history_argv(ref, pathspecs)]
+    with tempfile.TemporaryFile() as errors:
+        try:
+            process = subprocess.Popen(argv, cwd=root, stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE, stderr=errors, env=_environ())
+        except FileNotFoundError:
+            raise GuardError("git is not installed; the promotion check reads git "
+                             "history") from None
+        stdout = process.stdout
+        if stdout is None:  # pragma: no cover
+            raise OSError("git log: no pipe")
+        try:
+            pending = b""
+            started = False
+            while True:
+                block = stdout.read1(1 << 16)  # type: ignore[attr-defined]
+                if not block:
+                    break
+                records = (pending + block).split(b"\x1e")
+                pending = records.pop()
+                for record in records:
+                    if started:
+                        yield _commit(record)
+                    started = True  # what precedes the first separator is no commit
+            returncode = process.wait()
+            if returncode != 0:
+                errors.seek(0)
+                message = errors.read().decode("utf-8", "replace").strip().splitlines()
+                raise GuardError(f"git log failed: {message[0] if message else 'no output'}")
+            if started:
+                yield _commit(pending)
+        finally:
+            if process.poll() is None:
+                process.kill()
+            stdout.close()
+            process.wait()
+
+
+def _commit(record: bytes) -> Commit:
+    header, _, body = record.partition(b"\0")
+    sha, time, *parents = header.decode("ascii").split()
+    fields = body.lstrip(b"\n").split(b"\0")
+    changes = []
+    for index in range(0, len(fields) - 1, 2):
+        meta = fields[index].decode("ascii").split()
+        if len(meta) < 5:
+            continue
+        blob = meta[3] if meta[4] != "D" and meta[3] != _NULL_SHA else None
+        # Only files count: a submodule (160000) or a symlink (120000) holds no YAML.
+        if blob is not None and not meta[1].startswith("100"):
+            blob = None
+        changes.append(Change(os.fsdecode(fields[index + 1]), blob))
+    return Commit(sha, int(time), tuple(changes), len(parents) > 1)
 
 
 def tree_files(root: Path, rev: str) -> dict[str, str]:
@@ -167,6 +215,15 @@ class ObjectReader:
             self._ready[sha] = self._answer()
         writer.join()
 
+    def take(self) -> dict[str, bytes | None]:
+        """Hand over every prefetched object, forgetting them here."""
+        ready, self._ready = self._ready, {}
+        return ready
+
+    def provide(self, objects: Mapping[str, bytes | None]) -> None:
+        """Objects read elsewhere (a `ReadAhead`), to be read from here like prefetched ones."""
+        self._ready.update(objects)
+
     def forget(self) -> None:
         """Drop prefetched objects nobody asked for."""
         self._ready.clear()
@@ -202,6 +259,98 @@ class ObjectReader:
         self._out.close()
 
     def __enter__(self) -> ObjectReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Chunk(NamedTuple):
+    commits: list[Commit]
+    wanted: list[list[Change]]  # per commit, the changes the caller wants
+    blobs: dict[str, bytes | None]  # the wanted changes' contents, read ahead
+
+
+class ReadAhead:
+    """History read a chunk ahead of its replay, from a thread: `git log` streams the commits
+    and a `git cat-file --batch` of its own reads the blobs of the changes `want` picks, while
+    the caller replays the chunk before. At most `depth` chunks wait, so memory stays bounded.
+    Iterate it for the chunks, oldest first; a git failure is raised there. Close it (or use
+    it as a context manager) to stop the thread and the processes early."""
+
+    def __init__(self, root: Path, ref: str, pathspecs: Sequence[str],
+                 want: Callable[[Change], bool], chunk: int, first_chunk: int | None = None,
+                 depth: int = 4) -> None:
+        self._root = root
+        self._ref = ref
+        self._pathspecs = list(pathspecs)
+        self._want = want
+        self._sizes = (first_chunk or chunk, chunk)
+        self._queue: queue.Queue[Chunk | BaseException | None] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, daemon=True,
+                                        name="gitops-guard-read-ahead")
+        self._thread.start()
+
+    def _produce(self) -> None:
+        try:
+            with ObjectReader(self._root) as reader:
+                history = stream_first_parent_history(self._root, self._ref, self._pathspecs)
+                try:
+                    size = self._sizes[0]
+                    commits: list[Commit] = []
+                    for commit in history:
+                        commits.append(commit)
+                        if len(commits) >= size:
+                            if not self._put(self._read(reader, commits)):
+                                return
+                            commits, size = [], self._sizes[1]
+                    if commits and not self._put(self._read(reader, commits)):
+                        return
+                finally:
+                    history.close()  # type: ignore[attr-defined]  # stops git log early
+            self._put(None)
+        except BaseException as error:  # handed to the consumer, raised there
+            self._put(error)
+
+    def _read(self, reader: ObjectReader, commits: list[Commit]) -> Chunk:
+        want = self._want
+        wanted = [[change for change in commit.changes if want(change)] for commit in commits]
+        shas = [change.blob for changes in wanted for change in changes
+                if change.blob is not None]
+        reader.prefetch(shas)
+        blobs = reader.take()
+        return Chunk(commits, wanted, blobs)
+
+    def _put(self, item: Chunk | BaseException | None) -> bool:
+        """Hand an item over; False once the consumer has stopped."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> Iterator[Chunk]:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            try:
+                self._queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+        self._thread.join()
+
+    def __enter__(self) -> ReadAhead:
         return self
 
     def __exit__(self, *exc: object) -> None:

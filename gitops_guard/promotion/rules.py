@@ -41,13 +41,30 @@ OverrideLookup = Callable[[str, str, str, str], tuple[Override | None, Override 
 
 def judge(event: Event, moment: Moment, settings: Settings, occupancy: Occupancy,
           overrides: OverrideLookup) -> Verdict | None:
+    return overridden(assess(event, moment, settings, occupancy), event, overrides)
+
+
+def assess(event: Event, moment: Moment, settings: Settings,
+           occupancy: Occupancy) -> Verdict | None:
+    """The verdict before overrides: it depends on the history up to `moment` only, so it
+    must be taken then; `overridden` may come later (it reads commit messages)."""
     env = settings.environments[event.env]
     if env.is_source:
         return None
-    version = event.value.version
-    verdict = _judge(event, env, version, moment, settings, occupancy)
-    if verdict is None or verdict.severity is Severity.INFO:
+    return _judge(event, env, event.value.version, moment, settings, occupancy)
+
+
+def needs_overrides(verdict: Verdict | None) -> bool:
+    """Whether `overridden` would look up overrides for this verdict."""
+    return verdict is not None and verdict.severity is not Severity.INFO
+
+
+def overridden(verdict: Verdict | None, event: Event,
+               overrides: OverrideLookup) -> Verdict | None:
+    """An assessed verdict with the overrides applied: PROMO009 when one covers it."""
+    if verdict is None or not needs_overrides(verdict):
         return verdict
+    version = event.value.version
     override, expired = overrides(event.app, event.env, version.display, version.identity)
     if override is not None:
         return Verdict("PROMO009", Severity.WARNING,

@@ -21,7 +21,14 @@ from gitops_guard.findings import Severity
 from gitops_guard.promotion import gitdata
 from gitops_guard.promotion.extractors import ExtractError
 from gitops_guard.promotion.overrides import Approvals, Override, all_trailers, parse_approvals
-from gitops_guard.promotion.rules import Moment, Verdict, judge
+from gitops_guard.promotion.rules import (
+    Moment,
+    Verdict,
+    assess,
+    judge,
+    needs_overrides,
+    overridden,
+)
 from gitops_guard.promotion.settings import Settings
 from gitops_guard.promotion.timeline import (
     Event,
@@ -34,7 +41,10 @@ from gitops_guard.promotion.timeline import (
 
 UNREADABLE = "PROMO011"
 # Blobs are read ahead for this many commits at a time: fast, and memory stays bounded.
-_PREFETCH_COMMITS = 2000
+# A thread reads them (and git log streams the history) while the chunk before is replayed;
+# the first chunk is small, so the replay starts as soon as git writes its first commits.
+_PREFETCH_COMMITS = 500
+_FIRST_CHUNK = 100
 
 
 class PromotionFinding(NamedTuple):
@@ -120,21 +130,20 @@ class _Replay:
 
     def _run(self, ref: str,
              on_commit: Callable[[gitdata.Commit, int, list[Event]], None] | None) -> None:
-        pathspecs = self.tracker.pathspecs()
-        history = gitdata.first_parent_history(self.repo.root, ref, pathspecs)
-        for start in range(0, len(history), _PREFETCH_COMMITS):
-            chunk = history[start:start + _PREFETCH_COMMITS]
-            relevant = [[(c.path, c.blob) for c in commit.changes
-                         if self.tracker.relevant(c.path)] for commit in chunk]
-            self.reader.prefetch(blob for changes in relevant for _, blob in changes
-                                 if blob is not None and not self.tracker.parsed(blob))
-            for commit, changes in zip(chunk, relevant, strict=True):
-                index = self.occupancy.add_commit(commit.sha, commit.time)
-                events = self.step(index, changes)
-                if on_commit is not None:
-                    on_commit(commit, index, events)
-            self.reader.forget()
-        self.commits = len(history)
+        relevant = self.tracker.relevant
+        history = gitdata.ReadAhead(self.repo.root, ref, self.tracker.pathspecs(),
+                                    lambda change: relevant(change.path), _PREFETCH_COMMITS,
+                                    first_chunk=_FIRST_CHUNK)
+        with history:
+            for chunk in history:
+                self.reader.provide(chunk.blobs)
+                for commit, changes in zip(chunk.commits, chunk.wanted, strict=True):
+                    index = self.occupancy.add_commit(commit.sha, commit.time)
+                    events = self.step(index, [(c.path, c.blob) for c in changes])
+                    if on_commit is not None:
+                        on_commit(commit, index, events)
+                self.reader.forget()
+                self.commits += len(chunk.commits)
 
     def step(self, index: int, changes: list[tuple[str, str | None]]) -> list[Event]:
         before = self.tracker.apply(changes)
@@ -202,7 +211,10 @@ def _unreadable(placed: Placed, error: ExtractError) -> PromotionFinding:
 
 def audit(repo: Repository, ref: str) -> Outcome:
     """Every violation in the first-parent history of `ref`, each at the commit it landed."""
-    findings: list[PromotionFinding] = []
+    # A verdict is taken at its commit (it depends on the history so far); the overrides
+    # that may turn it into PROMO009 are applied after the replay, so that the messages of
+    # the commits that need them are read in one stream instead of a round trip each.
+    pending: list[tuple[Verdict, Event, gitdata.Commit, Approvals, datetime.date]] = []
     with gitdata.ObjectReader(repo.root) as reader:
         replay = _Replay(repo, reader)
 
@@ -210,27 +222,38 @@ def audit(repo: Repository, ref: str) -> Outcome:
             if not events:
                 return
             moment = Moment(index, replay.occupancy.times[index], f"commit {commit.sha[:7]}")
-            messages: list[tuple[str, str]] | None = None
             day = datetime.datetime.fromtimestamp(moment.time, datetime.UTC).date()
-
-            def overrides(app: str, env: str, display: str,
-                          identity: str) -> tuple[Override | None, Override | None]:
-                nonlocal messages
-                if messages is None:
-                    messages = _messages_of(repo, reader, commit)
-                trailers = (all_trailers(messages, repo.settings.trailer)
-                            if repo.settings.trailer else [])
-                approvals = replay.approvals(replay.tracker.files, strict=False)
-                return _lookup(trailers, approvals, day)(app, env, display, identity)
-
+            approvals: Approvals | None = None
             for event in events:
-                verdict = judge(event, moment, repo.settings, replay.occupancy, overrides)
-                if verdict is not None:
-                    findings.append(_finding(
-                        verdict._replace(message=f"commit {commit.sha[:7]}: {verdict.message}"),
-                        event, commit.sha))
+                verdict = assess(event, moment, repo.settings, replay.occupancy)
+                if verdict is None:
+                    continue
+                if approvals is None and needs_overrides(verdict):
+                    approvals = replay.approvals(replay.tracker.files, strict=False)
+                pending.append((verdict, event, commit, approvals or Approvals(()), day))
 
         replay.run(ref, on_commit)
+        reader.prefetch(commit.sha for verdict, _, commit, _, _ in pending
+                        if needs_overrides(verdict))
+        messages: dict[str, list[tuple[str, str]]] = {}
+        findings: list[PromotionFinding] = []
+        for verdict, event, commit, approvals, day in pending:
+
+            def overrides(app: str, env: str, display: str, identity: str,
+                          commit: gitdata.Commit = commit, approvals: Approvals = approvals,
+                          day: datetime.date = day) -> tuple[Override | None, Override | None]:
+                if commit.sha not in messages:
+                    messages[commit.sha] = _messages_of(repo, reader, commit)
+                trailers = (all_trailers(messages[commit.sha], repo.settings.trailer)
+                            if repo.settings.trailer else [])
+                return _lookup(trailers, approvals, day)(app, env, display, identity)
+
+            final = overridden(verdict, event, overrides)
+            if final is not None:
+                findings.append(_finding(
+                    final._replace(message=f"commit {commit.sha[:7]}: {final.message}"),
+                    event, commit.sha))
+        reader.forget()
         apps = len({app for app, _ in replay.occupancy.artifacts()})
         return Outcome(findings, replay.commits, apps)
 

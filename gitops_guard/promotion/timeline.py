@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from gitops_guard.promotion.extractors import ExtractError, Extraction, Value, extract
+from gitops_guard.promotion.reparse import reparse
 from gitops_guard.promotion.settings import Location, Settings
 from gitops_guard.yamlio import TEXT_LOADER, ParsedDocument, ParseFailure, parse_yaml
 
@@ -29,6 +30,7 @@ BlobReader = Callable[[str], bytes | None]
 # at the commit that wrote them; the few read again (reverts) are parsed again.
 _PARSE_CACHE = 512
 _EXTRACTION_CACHE = 4096
+_PLACEMENTS_CACHE = 4096
 
 
 class Placement(NamedTuple):
@@ -65,6 +67,10 @@ class Tracker:
         self._by_env: dict[tuple[str, str], set[tuple[str, int]]] = defaultdict(set)
         self._dependents: dict[str, set[tuple[str, int]]] = defaultdict(set)
         self._parsed: dict[str, tuple[ParsedDocument, ...] | ExtractError] = {}
+        # path -> the placements it makes (matching every location pattern is slow).
+        self._placements: dict[str, tuple[Placement, ...]] = {}
+        # path -> (text, documents) of the last version of it parsed (see reparse).
+        self._previous: dict[str, tuple[str, tuple[ParsedDocument, ...]]] = {}
         # (placement key, (path, blob) of each read) -> extraction; shared by every tree.
         self._extractions: dict[tuple[tuple[str, int], tuple[tuple[str, str | None], ...]],
                                 Placed] = {}
@@ -72,6 +78,9 @@ class Tracker:
         self._last_reads: dict[tuple[str, int], frozenset[str]] = {}
         self._reads_other = any(location.extractor in _READS_OTHER_FILES
                                 for _, location in self.locations)
+        # The kustomize-images extractor's values of each (path, blob), across commits; it
+        # bounds the memo itself.
+        self.kustomize_memo: dict[tuple[str, str], Any] = {}
 
     # -- which paths matter ------------------------------------------------------------------
 
@@ -90,6 +99,13 @@ class Tracker:
         return list(dict.fromkeys(specs))
 
     def placements_of(self, path: str) -> list[Placement]:
+        known = self._placements.get(path)
+        if known is None:
+            known = tuple(self._match_placements(path))
+            _bounded_put(self._placements, path, known, _PLACEMENTS_CACHE)
+        return list(known)
+
+    def _match_placements(self, path: str) -> list[Placement]:
         found = []
         for index, (app_name, location) in enumerate(self.locations):
             match = location.pattern.fullmatch(path)
@@ -179,6 +195,9 @@ class Tracker:
             return Placed(placement, {}, frozenset({placement.path, error.path}), error)
         return Placed(placement, group_values(extraction), extraction.reads | {placement.path})
 
+    def blob(self, path: str) -> str | None:
+        return self.files.get(path)
+
     def parsed(self, blob: str) -> bool:
         return blob in self._parsed
 
@@ -202,11 +221,21 @@ class Tracker:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             return ExtractError(path, None, "the file is not UTF-8")
+        previous = self._previous.get(path)
+        if previous is not None:
+            # Most commits change a value or two: derive the documents from the last version
+            # of this file parsed, when that gives what a full parse gives.
+            documents = reparse(previous[0], previous[1], text)
+            if documents is not None:
+                _bounded_put(self._previous, path, (text, documents), _PARSE_CACHE)
+                return documents
         try:
-            return tuple(parse_yaml(text, TEXT_LOADER))
+            documents = tuple(parse_yaml(text, TEXT_LOADER))
         except ParseFailure as failure:
             return ExtractError(path, failure.line, f"the file does not parse: {failure.message}",
                                 failure.column)
+        _bounded_put(self._previous, path, (text, documents), _PARSE_CACHE)
+        return documents
 
     # -- reading the state -------------------------------------------------------------------
 
