@@ -103,6 +103,31 @@ data:
   key: value
 """
 
+# A CRD whose Widget has an integer `spec.size`; WIDGET breaks it (GG-SCHEMA-001 when the CRD
+# is seen, GG-SCHEMA-003 when it is not).
+WIDGET_CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                size: {type: integer}
+"""
+WIDGET = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: big}\n"
+
 # One finding (GG-MANIFEST-005) at line 1: used as "the other file is still reported".
 NAMELESS_CONFIGMAP = """\
 apiVersion: v1

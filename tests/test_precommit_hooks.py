@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT, git, write
+from tests.conftest import REPO_ROOT, WIDGET_CRD, git, write
 from tests.test_hooks_manifest import BY_ID, HOOK_IDS, selects
 
 pytestmark = pytest.mark.slow
@@ -41,27 +41,6 @@ WIDGETS = [f"{DEEP}/widget-{n:02d}.yaml" for n in range(48)]
 WIDGET = ("apiVersion: example.com/v1\nkind: Widget\nmetadata: {{name: w{n}, namespace: apps}}\n"
           "spec:\n  size: {size}\n")
 
-CRD = """\
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.example.com}
-spec:
-  group: example.com
-  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
-  scope: Namespaced
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
-              type: object
-              properties:
-                size: {type: integer}
-"""
 NAMESPACE = """\
 apiVersion: v1
 kind: Namespace
@@ -94,7 +73,7 @@ spec:
 FAILING = {
     ".gitops-guard.yaml": "sops:\n  paths: ['apps/**']\n" + PROMOTION,
     # Not among the file names the hooks get: found in the repository.
-    "crds/widget.yaml": CRD,
+    "crds/widget.yaml": WIDGET_CRD,
     "namespaces/apps.yaml": NAMESPACE.format(level="restricted"),
     "apps/broken.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\n",
     "apps/typo.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata: {}\n"
@@ -135,7 +114,7 @@ PASSING = {
     ".pre-commit-config.yaml": yaml.safe_dump({"repos": [{
         "repo": "https://github.com/acme/gitops-guard", "rev": "v0.1.0",
         "hooks": [{"id": hook_id} for hook_id in HOOK_IDS]}]}),
-    "crds/widget.yaml": CRD,
+    "crds/widget.yaml": WIDGET_CRD,
     # This Namespace lets its pods run privileged (the default level, baseline, does not).
     "namespaces/apps.yaml": NAMESPACE.format(level="privileged"),
     **{name: WIDGET.format(n=n, size=n) for n, name in enumerate(WIDGETS)},

@@ -13,29 +13,14 @@ import pytest
 from gitops_guard import repo_context
 from gitops_guard.checks.base import RunInfo
 from gitops_guard.config import Config, load_config
-from tests.conftest import CliRun, git, write
+from tests.conftest import WIDGET_CRD, CliRun, git, write
 
-CRD = """\
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {{name: widgets.example.com}}
-spec:
-  group: example.com
-  names: {{kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}}
-  scope: Namespaced
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
-              type: object
-              properties:
-                size: {{type: {size_type}}}
-"""
+
+# The CRD with `spec.size` of the given type ("integer": as WIDGET_CRD).
+def crd(size_type: str) -> str:
+    return WIDGET_CRD.replace("size: {type: integer}", f"size: {{type: {size_type}}}")
+
+
 WIDGET = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  size: big\n"
 NAMESPACE = """\
 apiVersion: v1
@@ -85,7 +70,7 @@ def test_a_crd_elsewhere_validates_a_custom_resource(
         run_cli: RunCli, git_repo: Path, state: str, found: bool) -> None:
     write(git_repo, {"apps/widget.yaml": WIDGET})
     commit(git_repo)
-    write(git_repo, {"crds/widget.yaml": CRD.format(size_type="integer")})
+    write(git_repo, {"crds/widget.yaml": crd("integer")})
     if state == "committed":
         commit(git_repo)
     elif state == "staged":
@@ -99,7 +84,7 @@ def test_config_exclude_and_scope_decide_which_crds_count(run_cli: RunCli,
                                                            git_repo: Path) -> None:
     """The scope is the config file's directory; `exclude` removes files from it."""
     write(git_repo, {"apps/widget.yaml": WIDGET,
-                     "vendor/crds/widget.yaml": CRD.format(size_type="integer")})
+                     "vendor/crds/widget.yaml": crd("integer")})
     assert schema_of_widget(run_cli, git_repo) == [INVALID]
     write(git_repo, {".gitops-guard.yaml": "exclude: [vendor/]\n"})
     assert schema_of_widget(run_cli, git_repo) == [NO_SCHEMA]
@@ -112,8 +97,7 @@ def test_config_exclude_and_scope_decide_which_crds_count(run_cli: RunCli,
 
 def test_outside_a_git_work_tree_only_the_named_files_count(run_cli: RunCli,
                                                             tmp_path: Path) -> None:
-    write(tmp_path, {"apps/widget.yaml": WIDGET, "crds/widget.yaml": CRD.format(
-        size_type="integer")})
+    write(tmp_path, {"apps/widget.yaml": WIDGET, "crds/widget.yaml": crd("integer")})
     assert schema_of_widget(run_cli, tmp_path) == [NO_SCHEMA]
     # Named with it, the CRD counts, as before.
     result = run_cli("schema", "apps/widget.yaml", "crds/widget.yaml", "--format", "json",
@@ -142,8 +126,8 @@ def test_a_namespace_label_elsewhere_sets_the_pod_security_level(
 
 TWO_DEFINITIONS = {
     # The same kind defined twice: a whole-repository run takes the first file by path.
-    "crds/a-widget.yaml": CRD.format(size_type="string"),
-    "crds/b-widget.yaml": CRD.format(size_type="integer"),
+    "crds/a-widget.yaml": crd("string"),
+    "crds/b-widget.yaml": crd("integer"),
     # The same Namespace twice: the last file by path wins.
     "clusters/dev/namespace.yaml": NAMESPACE.format(level="privileged"),
     "clusters/prod/namespace.yaml": NAMESPACE.format(level="restricted"),
@@ -188,10 +172,10 @@ def test_a_staged_run_reads_the_context_from_the_index(run_cli: RunCli,
                                                        git_repo: Path) -> None:
     """With --staged, an unstaged edit of the CRD or the Namespace changes nothing."""
     write(git_repo, {"apps/widget.yaml": WIDGET, "apps/pod.yaml": POD.format(privileged="false"),
-                     "crds/widget.yaml": CRD.format(size_type="integer"),
+                     "crds/widget.yaml": crd("integer"),
                      "namespaces/apps.yaml": NAMESPACE.format(level="restricted")})
     git(git_repo, "add", ".")
-    write(git_repo, {"crds/widget.yaml": CRD.format(size_type="string"),
+    write(git_repo, {"crds/widget.yaml": crd("string"),
                      "namespaces/apps.yaml": NAMESPACE.format(level="privileged")})
     staged = run_cli("check", "--staged", "--checks", "schema,policy", "apps/widget.yaml",
                      "apps/pod.yaml", "--format", "json", cwd=git_repo)
@@ -238,7 +222,7 @@ def test_the_scope_is_the_config_files_directory(git_repo: Path) -> None:
 def test_one_scan_per_run_shared_by_the_checks(run_cli: RunCli, git_repo: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     write(git_repo, {"apps/widget.yaml": WIDGET, "apps/pod.yaml": POD.format(privileged="false"),
-                     "crds/widget.yaml": CRD.format(size_type="integer"),
+                     "crds/widget.yaml": crd("integer"),
                      "namespaces/apps.yaml": NAMESPACE.format(level="restricted")})
     greps: list[list[str]] = []
     real_run = subprocess.run
@@ -260,7 +244,7 @@ def test_one_scan_per_run_shared_by_the_checks(run_cli: RunCli, git_repo: Path,
 
 
 def test_context_is_bounded(git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(git_repo, {f"crds/{n}.yaml": CRD.format(size_type="integer") for n in "abc"})
+    write(git_repo, {f"crds/{n}.yaml": crd("integer") for n in "abc"})
     write(git_repo, {"apps/widget.yaml": WIDGET})
     monkeypatch.setattr(repo_context, "MAX_FILES", 2)
     found = repo_context.context(info_for(git_repo, "apps/widget.yaml"))
@@ -272,7 +256,7 @@ def test_context_is_bounded(git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> 
 def test_context_lists_files_by_marker(git_repo: Path, base: str) -> None:
     files: dict[str, str | bytes] = {
         "apps/widget.yaml": WIDGET,
-        "crds/widget.yaml": CRD.format(size_type="integer"),
+        "crds/widget.yaml": crd("integer"),
         "crds/widget.json": '{"kind": "CustomResourceDefinition"}',
         "ns/apps.YML": NAMESPACE.format(level="baseline"),
         "docs/crds.md": "CustomResourceDefinition pod-security.kubernetes.io/enforce",
@@ -290,7 +274,7 @@ def test_context_lists_files_by_marker(git_repo: Path, base: str) -> None:
 def test_git_that_fails_means_no_context(run_cli: RunCli, tmp_path: Path) -> None:
     """A `.git` that git cannot use: the run goes on with the files it was given."""
     write(tmp_path, {".git": "gitdir: /nonexistent/repo\n", "apps/widget.yaml": WIDGET,
-                     "crds/widget.yaml": CRD.format(size_type="integer")})
+                     "crds/widget.yaml": crd("integer")})
     info = info_for(tmp_path, "apps/widget.yaml")
     assert repo_context.context(info) == repo_context.RepoContext(None)
     assert schema_of_widget(run_cli, tmp_path) == [NO_SCHEMA]
@@ -299,7 +283,7 @@ def test_git_that_fails_means_no_context(run_cli: RunCli, tmp_path: Path) -> Non
 def test_without_git_there_is_no_context(git_repo: Path, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     write(git_repo, {"apps/widget.yaml": WIDGET,
-                     "crds/widget.yaml": CRD.format(size_type="integer")})
+                     "crds/widget.yaml": crd("integer")})
     info = info_for(git_repo, "apps/widget.yaml")
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no git on it
     assert repo_context.context(info) == repo_context.RepoContext(None)

@@ -102,9 +102,10 @@ def ini_value_is_carried(value: str) -> bool:
 
 
 def ini_is_carried(document: Mapping) -> bool:
-    """Every key and value is one go-ini can write and read back (see the xfail tests), and
-    every comment is one line go-ini writes as it is: go-ini trims comment lines and drops an
-    empty comment (spaces around a comment's words are all that is lost)."""
+    """Every key and value is one go-ini can write and read back (the others are refused:
+    test_ini_writes_a_key_and_value_exactly_or_refuses), and every comment is one line go-ini
+    writes as it is: go-ini trims comment lines and drops an empty comment (spaces around a
+    comment's words are all that is lost)."""
     for section in document:
         if not isinstance(section, Pair) or not isinstance(section.value, Mapping):
             continue

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CliRun, write
+from tests.conftest import WIDGET, WIDGET_CRD, CliRun, write
 
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -25,28 +25,6 @@ spec:
           imagePullpolicy: Always
 """
 
-WIDGET_CRD = """\
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.example.com}
-spec:
-  group: example.com
-  scope: Namespaced
-  names: {kind: Widget, plural: widgets}
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
-              type: object
-              properties:
-                size: {type: integer}
-"""
-WIDGET = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: big}\n"
 
 
 def findings(result: CliRun) -> list[tuple[str, str, int | None]]:

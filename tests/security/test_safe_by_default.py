@@ -13,7 +13,6 @@ from __future__ import annotations
 import ast
 import re
 import socket
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,15 @@ from typing import Any
 import pytest
 
 from gitops_guard import config, confine
-from tests.conftest import GOOD_CONFIGMAP, NAMELESS_CONFIGMAP, CliRun, git, write
+from tests.conftest import (
+    GOOD_CONFIGMAP,
+    NAMELESS_CONFIGMAP,
+    WIDGET,
+    WIDGET_CRD,
+    CliRun,
+    git,
+    write,
+)
 from tests.promotion.gitrepo import GitRepo
 from tests.security.conftest import PlantedRepo, RunCli
 
@@ -194,28 +201,9 @@ def test_outside_git_the_config_directory_is_the_boundary(tmp_path: Path,
 
 def test_allow_outside_repo_reads_them(config_repo: Path, run_cli: RunCli,
                                        tmp_path: Path) -> None:
-    crd = textwrap.dedent("""\
-        apiVersion: apiextensions.k8s.io/v1
-        kind: CustomResourceDefinition
-        metadata: {name: widgets.example.com}
-        spec:
-          group: example.com
-          names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
-          scope: Namespaced
-          versions:
-            - name: v1
-              served: true
-              storage: true
-              schema:
-                openAPIV3Schema:
-                  type: object
-                  properties:
-                    spec: {type: object, properties: {size: {type: integer}}}
-        """)
-    write(tmp_path / "outside", {"crds/crd.yaml": crd})
+    write(tmp_path / "outside", {"crds/crd.yaml": WIDGET_CRD})
     write(config_repo, {".gitops-guard.yaml": "schema:\n  crds: [../outside/crds]\n",
-                        "widget.yaml": "apiVersion: example.com/v1\nkind: Widget\n"
-                                       "metadata: {name: w}\nspec: {size: big}\n"})
+                        "widget.yaml": WIDGET})
     refused = run_cli("check", "--checks", "schema", "widget.yaml", cwd=config_repo)
     assert refused.code == 2
     allowed = run_cli("check", "--checks", "schema", "--allow-outside-repo", "--format",
