@@ -13,11 +13,14 @@ import contextlib
 import errno
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 TEMP_SUFFIX = ".tmp"
 _ATTEMPTS = 100
 _TOKEN_BYTES = 6
+_T = TypeVar("_T")
 
 
 def write_text(path: Path, text: str, mode: int = 0o644) -> None:
@@ -101,13 +104,7 @@ def _open_anonymous(directory: Path) -> int | None:
 
 def _open_named(path: Path) -> tuple[int, Path]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    for _ in range(_ATTEMPTS):
-        temp = temp_name(path, os.urandom(_TOKEN_BYTES).hex())
-        try:
-            return os.open(temp, flags, 0o600), temp
-        except FileExistsError:
-            continue
-    raise FileExistsError(errno.EEXIST, "no free temp file name", str(path.parent))
+    return _claim_name(path, lambda temp: os.open(temp, flags, 0o600))
 
 
 def _link(fd: int, path: Path) -> Path:
@@ -117,16 +114,21 @@ def _link(fd: int, path: Path) -> Path:
     # to link the /proc entry itself. O_PATH: only search permission is needed, as for O_TMPFILE.
     directory = os.open(path.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        for _ in range(_ATTEMPTS):
-            temp = temp_name(path, os.urandom(_TOKEN_BYTES).hex())
-            try:
-                os.link(f"/proc/self/fd/{fd}", temp.name, dst_dir_fd=directory,
-                        follow_symlinks=True)
-                return temp
-            except FileExistsError:
-                continue
+        return _claim_name(path, lambda temp: os.link(
+            f"/proc/self/fd/{fd}", temp.name, dst_dir_fd=directory, follow_symlinks=True))[1]
     finally:
         os.close(directory)
+
+
+def _claim_name(path: Path, claim: Callable[[Path], _T]) -> tuple[_T, Path]:
+    """What `claim` returns for the first free random temp name of `path`, and that name
+    (`claim` creates it, raising FileExistsError when it is taken)."""
+    for _ in range(_ATTEMPTS):
+        temp = temp_name(path, os.urandom(_TOKEN_BYTES).hex())
+        try:
+            return claim(temp), temp
+        except FileExistsError:
+            continue
     raise FileExistsError(errno.EEXIST, "no free temp file name", str(path.parent))
 
 
