@@ -66,8 +66,7 @@ def discover(paths: Sequence[str], *, cwd: Path, wanted: Callable[[str], bool],
         if not named:
             limit = confine.boundary(path, path)
             if not confine.inside(path, limit):  # a symlinked directory in the repository
-                warn(f"{display_path(path, cwd)}: a symlink leading outside the repository "
-                     f"({display_path(limit, cwd)}); not read")
+                _warn_outside(path, limit, cwd)
                 continue
             files: Iterable[Path] = (f for f in _directory_files(path)
                                      if wanted(f.name) or wanted(f.as_posix()))
@@ -82,8 +81,7 @@ def discover(paths: Sequence[str], *, cwd: Path, wanted: Callable[[str], bool],
             # Found in a directory, only a symlink can lead elsewhere (directories are not
             # followed); a named path may go through a symlinked directory too.
             if (named or file.is_symlink()) and not confine.inside(file, limit):
-                warn(f"{display_path(file, cwd)}: a symlink leading outside the repository "
-                     f"({display_path(limit, cwd)}); not read")
+                _warn_outside(file, limit, cwd)
                 continue
             found[file] = Candidate(file, display_path(file, cwd))
     return sorted(found.values(), key=lambda c: c.display)
@@ -92,6 +90,11 @@ def discover(paths: Sequence[str], *, cwd: Path, wanted: Callable[[str], bool],
 def warn(message: str) -> None:
     """A note on stderr that does not change the exit code (the report stays clean)."""
     print(f"gitops-guard: warning: {message}", file=sys.stderr)
+
+
+def _warn_outside(path: Path, limit: Path, cwd: Path) -> None:
+    warn(f"{display_path(path, cwd)}: a symlink leading outside the repository "
+         f"({display_path(limit, cwd)}); not read")
 
 
 def _directory_files(directory: Path) -> list[Path]:

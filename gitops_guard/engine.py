@@ -167,7 +167,8 @@ def run(paths: Sequence[str], config: Config, checks: Sequence[str], *, cwd: Pat
         from gitops_guard.render import kustomize_run
 
         if kustomize_run.wanted(config, checks):
-            rendering = kustomize_run.render(paths, candidates, config, checks, cwd, jobs)
+            rendering = kustomize_run.render(info.targets, candidates, config, checks, cwd,
+                                             jobs)
             plan = dataclasses.replace(plan, skip=rendering.skip)
     file_results = []
     for file_result in _check_all(candidates, plan, jobs):

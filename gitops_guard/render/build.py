@@ -60,8 +60,8 @@ def find_tool() -> Tool:
                      "was found (install one, or run without --render / with --render none)")
 
 
-def build(tool: Tool, directory: Path, cwd: Path, timeout: float | None = None) -> Build:
-    timeout = timeout or TIMEOUT_SECONDS
+def build(tool: Tool, directory: Path, cwd: Path) -> Build:
+    timeout = TIMEOUT_SECONDS  # read at each call: tests shorten it
     with tempfile.TemporaryDirectory(prefix="gitops-guard-render-") as temp:
         wrapper = os.path.realpath(temp)
         root = os.path.realpath(directory)

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from gitops_guard import pointer as jp
+from gitops_guard.discovery import display_path
 from gitops_guard.documents import SourceFile
 from gitops_guard.kustomize import KUSTOMIZATION_FILES
 from gitops_guard.loader import load_file
+from gitops_guard.yamlio import ParseFailure, parse_yaml
 
 # What kustomize would fetch: a URL, an scp-style git address, or a repository on a known host.
 _REMOTE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|git@|(?:github\.com|gitlab\.com|"
@@ -130,7 +132,7 @@ def _read(directory: Path, cwd: Path) -> Kustomization | None:
                  if (directory / name).is_file()), None)
     if file is None:
         return None
-    source = _load(file, _display(file, cwd))
+    source = _load(file, display_path(file, cwd))
     data = source.documents[0].data if source.documents else None
     if not isinstance(data, dict):
         data = {}
@@ -155,10 +157,6 @@ def _load(file: Path, display: str) -> SourceFile:
     return source
 
 
-def _display(path: Path, cwd: Path) -> str:
-    return Path(os.path.relpath(path, cwd)).as_posix()
-
-
 def _entries(directory: Path, data: Mapping[str, Any], key: str) -> Iterator[Entry]:
     values = data.get(key)
     for index, value in enumerate(values if isinstance(values, list) else []):
@@ -178,8 +176,6 @@ def is_remote(value: str) -> bool:
 
 
 def _patches(directory: Path, data: Mapping[str, Any]) -> Iterator[Entry]:
-    from gitops_guard.yamlio import ParseFailure, parse_yaml
-
     # Roughly kustomize's order: strategic-merge patches, then `patches:`, then JSON 6902.
     for key in ("patchesStrategicMerge", "patches", "patchesJson6902"):
         values = data.get(key)

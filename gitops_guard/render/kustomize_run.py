@@ -10,7 +10,6 @@ leaves its files to be checked as they are.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -63,12 +62,12 @@ def wanted(config: Config, checks: Sequence[str]) -> bool:
     return config.render == "kustomize" and any(name in RENDERED_CHECKS for name in checks)
 
 
-def render(paths: Sequence[str], candidates: Sequence[Candidate], config: Config,
+def render(targets: Sequence[Path], candidates: Sequence[Candidate], config: Config,
            checks: Sequence[str], cwd: Path, jobs: int) -> Rendering:
+    """`targets`: the PATHs as named, absolute (`RunInfo.targets`)."""
     tool = kustomize.find_tool()
     graph = Graph(cwd)
-    named = [directory for directory in (Path(os.path.normpath(cwd / p)) for p in paths or ["."])
-             if directory.is_dir()]
+    named = [directory for directory in targets if directory.is_dir()]
     sources = Sources(cwd, config.max_file_size)
     roots = []
     for kustomization in graph.roots((c.path for c in candidates), named):
@@ -89,7 +88,7 @@ def render(paths: Sequence[str], candidates: Sequence[Candidate], config: Config
     skip: dict[Path, frozenset[str]] = {}
     for root in roots:
         if root.build is not None and root.build.text is not None:
-            root.objects = list(_objects(root, root.build.text, root.build.anchor, root.tracer))
+            root.objects = list(_objects(root, root.build.text, root.build.anchor))
             used = members(root.closure)
             used.update(o.origin.path for o in root.objects
                         if o.origin is not None and o.origin.path is not None)
@@ -97,8 +96,7 @@ def render(paths: Sequence[str], candidates: Sequence[Candidate], config: Config
     return Rendering(roots, skip)
 
 
-def _objects(root: Root, text: str, anchor: tuple[str, str] | None,
-             tracer: Tracer) -> Iterable[Rendered]:
+def _objects(root: Root, text: str, anchor: tuple[str, str] | None) -> Iterable[Rendered]:
     try:
         parsed = parse_yaml(text)
     except ParseFailure:  # kustomize writes valid YAML; if not, nothing to trace
@@ -109,7 +107,7 @@ def _objects(root: Root, text: str, anchor: tuple[str, str] | None,
         if data is None:
             continue
         origin = take_origin(data, anchor, directory)
-        source = tracer.source_document(data, origin)
+        source = root.tracer.source_document(data, origin)
         line = item.node.start_mark.line + 1 if item.node is not None else 1
         # The source's path and index: the schema check knows CRD problems by them.
         document = Document(source.path if source is not None else root.kustomization.file,
