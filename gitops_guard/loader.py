@@ -57,7 +57,8 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXE
 
 def file_kind(path: Path) -> FileKind:
     suffix = path.suffix.lower()
-    if suffix in YAML_SUFFIXES:
+    # kustomize also reads a kustomization from a file named `Kustomization`, without a suffix.
+    if suffix in YAML_SUFFIXES or path.name == "Kustomization":
         return FileKind.YAML
     if suffix in JSON_SUFFIXES:
         return FileKind.JSON

@@ -132,7 +132,7 @@ def _read(directory: Path, cwd: Path) -> Kustomization | None:
                  if (directory / name).is_file()), None)
     if file is None:
         return None
-    source = _load(file, display_path(file, cwd))
+    source = load_file(file, display_path(file, cwd), _MAX_SIZE)
     data = source.documents[0].data if source.documents else None
     if not isinstance(data, dict):
         data = {}
@@ -140,21 +140,6 @@ def _read(directory: Path, cwd: Path) -> Kustomization | None:
     return Kustomization(file, source, data, tuple(resources),
                          tuple(_entries(directory, data, "components")),
                          tuple(_patches(directory, data)))
-
-
-def _load(file: Path, display: str) -> SourceFile:
-    if file.suffix:
-        return load_file(file, display, _MAX_SIZE)
-    # `Kustomization` has no suffix, which would make it a text file: read it as YAML.
-    try:
-        content = file.read_bytes()
-    except OSError:
-        content = b""
-    source = load_file(file.with_name(file.name + ".yaml"), display, _MAX_SIZE, content=content)
-    source.path = file
-    for document in source.documents:
-        document.path = file
-    return source
 
 
 def _entries(directory: Path, data: Mapping[str, Any], key: str) -> Iterator[Entry]:

@@ -257,10 +257,14 @@ def test_malformed_crds_are_findings_not_crashes(tmp_path: Path, run_cli: Callab
         assert message in [f["message"] for f in result.json()["findings"]]
 
 
+@pytest.mark.parametrize("kustomization", ["kustomization.yaml", "Kustomization"])
 def test_patches_are_found_whatever_the_file_order(tmp_path: Path,
-                                                   run_cli: Callable[..., CliRun]) -> None:
+                                                   run_cli: Callable[..., CliRun],
+                                                   kustomization: str) -> None:
+    """A patch misses the fields it does not change: it is a patch to every kustomization file
+    name kustomize reads, `Kustomization` (no suffix) too."""
     patch = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 2}\n"
-    write(tmp_path, {"kustomization.yaml": "patches:\n  - path: a/p.yaml\n", "a/p.yaml": patch,
+    write(tmp_path, {kustomization: "patches:\n  - path: a/p.yaml\n", "a/p.yaml": patch,
                      "a/b/c/d/x.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"})
     result = schema(run_cli, tmp_path, "a/b/c/d/x.yaml", "a/p.yaml")
     assert findings(result) == []
