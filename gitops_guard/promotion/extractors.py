@@ -16,7 +16,7 @@ import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from types import MappingProxyType
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from yaml.nodes import Node, ScalarNode, SequenceNode
 
@@ -106,14 +106,16 @@ class _Memo(NamedTuple):
 
 # Memo entries are small (a few values each); the oldest half goes when it is full.
 MEMO_LIMIT = 4096
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
-def _remember(memo: MutableMapping[tuple[str, str], _Memo], key: tuple[str, str],
-              entry: _Memo) -> None:
-    if len(memo) >= MEMO_LIMIT:
-        for old in list(itertools.islice(memo, MEMO_LIMIT // 2)):
-            del memo[old]
-    memo[key] = entry
+def bounded_put(cache: MutableMapping[_K, _V], key: _K, value: _V, limit: int) -> None:
+    """Store `value`; a cache at `limit` entries first drops its oldest half."""
+    if len(cache) >= limit:
+        for old in list(itertools.islice(cache, limit // 2)):
+            del cache[old]
+    cache[key] = value
 
 
 # -- walking a parsed document ------------------------------------------------------------------
@@ -306,7 +308,7 @@ class _Kustomizations:
         blob_of = self._blob
         if blob is not None and self._cuts == 0 and self._memo is not None and blob_of:
             signature = tuple((read, blob_of(read)) for read in sorted(reads) if read != path)
-            _remember(self._memo, (path, blob), _Memo(values, reads, signature))
+            bounded_put(self._memo, (path, blob), _Memo(values, reads, signature), MEMO_LIMIT)
         self._finish(path, values, reads)
         return values
 

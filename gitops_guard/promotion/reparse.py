@@ -18,13 +18,12 @@ from typing import Any
 from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from gitops_guard.yamlio import ParsedDocument
+from gitops_guard.yamlio import STR_TAG, ParsedDocument, TextResolver
 
-_STR_TAG = "tag:yaml.org,2002:str"
 # A plain scalar that reads as this same text wherever a plain value may stand in block
 # context: no indicator first, no `: ` / ` #` / flow indicators / quotes inside, no space.
 _SAFE = re.compile(r"[0-9A-Za-z][0-9A-Za-z._+/@:=~-]*")
-_NULL_WORDS = frozenset({"null", "Null", "NULL"})  # what the text loader reads as null
+_RESOLVER = TextResolver()  # the text loader's: what a plain scalar reads as
 # Characters that make a full parse the only safe one: anchors and aliases share nodes, `<<`
 # merges mappings, and other line breaks move positions (yamlio's line map).
 _UNSAFE_TEXT = ("&", "*", "<<", "\r", "\x85", "\u2028", "\u2029")
@@ -33,7 +32,7 @@ MAX_CHANGED_LINES = 8
 
 def _safe_value(text: str) -> bool:
     return (_SAFE.fullmatch(text) is not None and not text.endswith(":")
-            and text not in _NULL_WORDS)
+            and _RESOLVER.resolve(ScalarNode, text, (True, False)) == STR_TAG)
 
 
 def reparse(old_text: str, old: tuple[ParsedDocument, ...],
@@ -93,7 +92,7 @@ def _scalar_path(root: Node, line: int) -> list[tuple[Node, int]] | None:
         if isinstance(node, ScalarNode):
             start, end = node.start_mark, node.end_mark
             if (start.line != line or end.line != line or node.style not in (None, "")
-                    or node.tag != _STR_TAG or end.column != start.column + len(node.value)
+                    or node.tag != STR_TAG or end.column != start.column + len(node.value)
                     or not path):
                 return None
             path.append((node, -1))

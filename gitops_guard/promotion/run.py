@@ -271,20 +271,23 @@ def check(repo: Repository, *, base: str | None, head: str | None, now: int,
           message: str | None) -> Outcome:
     """Judge a candidate against the deployed history: `head`'s tree, or the index."""
     root = repo.root
-    if base is not None and gitdata.resolve(root, base) is None:
+    base_sha = gitdata.resolve(root, base) if base is not None else None
+    if base is not None and base_sha is None:
         raise GuardError(f"--base {base!r} names no commit")
     history_ref = repo.settings.deploy_ref or base or "HEAD"
-    history_sha = gitdata.resolve(root, history_ref)
-    # A repository's first commit: no branch is born yet, so there is no history to read.
-    unborn = gitdata.resolve(root, "HEAD") is None
-    if history_sha is None and not unborn:
+    history_sha = (base_sha if history_ref == base
+                   else gitdata.resolve(root, history_ref))
+    # A repository's first commit: no branch is born yet, so there is no history to read
+    # (when history_ref is HEAD, history_sha already says so).
+    if history_sha is None and history_ref != "HEAD" \
+            and gitdata.resolve(root, "HEAD") is not None:
         raise GuardError(f"deploy_ref {history_ref!r} names no commit in {root}")
     head_sha = None
     if head is not None:
         head_sha = gitdata.resolve(root, head)
         if head_sha is None:
             raise GuardError(f"--head {head!r} names no commit")
-    parent_sha = _parent(root, base, head_sha, history_sha)
+    parent_sha = _parent(root, base_sha, head_sha, history_sha)
     findings: list[PromotionFinding] = []
     with gitdata.ObjectReader(root) as reader:
         replay = _Replay(repo, reader)
@@ -319,13 +322,10 @@ def check(repo: Repository, *, base: str | None, head: str | None, now: int,
         return Outcome(findings, replay.commits, apps)
 
 
-def _parent(root: Path, base: str | None, head_sha: str | None,
+def _parent(root: Path, base_sha: str | None, head_sha: str | None,
             history_sha: str | None) -> str | None:
     """The tree the candidate is compared with: where it left the deployed history."""
-    if base is not None:
-        base_sha = gitdata.resolve(root, base)
-        if base_sha is None:
-            raise GuardError(f"--base {base!r} names no commit")
+    if base_sha is not None:
         return gitdata.merge_base(root, base_sha, head_sha or "HEAD") or base_sha
     start = head_sha or gitdata.resolve(root, "HEAD")
     if start is None or history_sha is None:

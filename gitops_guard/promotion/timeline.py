@@ -10,12 +10,12 @@ which the environment ran that version: the history rules look up.
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from gitops_guard.promotion.extractors import ExtractError, Extraction, Value, extract
+from gitops_guard.promotion.extractors import bounded_put as _bounded_put
 from gitops_guard.promotion.reparse import reparse
 from gitops_guard.promotion.settings import Location, Settings
 from gitops_guard.yamlio import TEXT_LOADER, ParsedDocument, ParseFailure, parse_yaml
@@ -198,9 +198,6 @@ class Tracker:
     def blob(self, path: str) -> str | None:
         return self.files.get(path)
 
-    def parsed(self, blob: str) -> bool:
-        return blob in self._parsed
-
     def documents(self, path: str) -> tuple[ParsedDocument, ...] | None:
         blob = self.files.get(path)
         if blob is None:
@@ -251,13 +248,6 @@ class Tracker:
         return env_union(placed for key in keys
                          if (placed := before[key] if key in before else self.placed.get(key))
                          is not None)
-
-
-def _bounded_put(cache: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
-    if len(cache) >= limit:
-        for old in list(itertools.islice(cache, limit // 2)):  # the oldest half
-            del cache[old]
-    cache[key] = value
 
 
 def group_values(extraction: Extraction) -> Values:
