@@ -232,11 +232,12 @@ def load_config(path: Path | None, cwd: Path, *, allow_outside: bool = False) ->
                          path=display, line=dup.line, column=dup.column)
     if data is None:
         data = {}
+    config_schema = schema()
     # Before the schema check: validating `policy.paths` already reads those files.
     problems = [] if allow_outside else [
         (*_position(root_node, tokens), message)
-        for tokens, message in confine.outside_paths(data, path.parent, schema())]
-    problems = problems or _schema_problems(data, root_node, path.parent)
+        for tokens, message in confine.outside_paths(data, path.parent, config_schema)]
+    problems = problems or _schema_problems(data, root_node, path.parent, config_schema)
     if problems:
         lines = [f"{display}:{line}:{column}: {message}" for line, column, message in problems]
         raise GuardError("invalid configuration:\n  " + "\n  ".join(lines))
@@ -250,10 +251,11 @@ def _display(path: Path, cwd: Path) -> str:
         return str(path)
 
 
-def _schema_problems(data: Any, root: Any, directory: Path) -> list[tuple[int, int, str]]:
+def _schema_problems(data: Any, root: Any, directory: Path,
+                     config_schema: dict[str, Any]) -> list[tuple[int, int, str]]:
     import jsonschema_rs
 
-    validator = jsonschema_rs.validator_for(schema())
+    validator = jsonschema_rs.validator_for(config_schema)
     problems = []
     for error in validator.iter_errors(data):
         tokens = [str(part) for part in error.instance_path]
@@ -264,7 +266,8 @@ def _schema_problems(data: Any, root: Any, directory: Path) -> list[tuple[int, i
             key = str(unexpected[0])
             tokens.append(key)
             at_key = True
-            message = f"unknown key {key!r}" + _suggest(key, _allowed_keys(tokens[:-1]))
+            message = f"unknown key {key!r}" + _suggest(
+                key, _allowed_keys(config_schema, tokens[:-1]))
         where = f"{jp.dotted(tokens)}: " if tokens and not at_key else ""
         line, column = _position(root, tokens, at_key)
         problems.append((line, column, where + message))
@@ -272,8 +275,8 @@ def _schema_problems(data: Any, root: Any, directory: Path) -> list[tuple[int, i
     return sorted(set(problems))
 
 
-def _allowed_keys(tokens: list[str]) -> list[str]:
-    node: Any = schema()
+def _allowed_keys(config_schema: Mapping[str, Any], tokens: list[str]) -> list[str]:
+    node: Any = config_schema
     for token in tokens:
         if "properties" in node and token in node["properties"]:
             node = node["properties"][token]

@@ -18,6 +18,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from gitops_guard import pointer as jp
+
 ALLOW_FLAG = "--allow-outside-repo"
 # The mark, in a check's config schema, of a string that names a file or directory to read:
 # PATH as written, LOCATION a schema location (a URL or `default` names none; a template
@@ -99,6 +101,5 @@ def outside_paths(data: Any, config_dir: Path,
     for tokens, written in named_paths(data, schema):
         # `~` is not expanded for these keys: the path is taken as written, below the config.
         if not inside(config_dir / written, root):
-            key = ".".join(t if not t.isdigit() else f"[{t}]" for t in tokens).replace(".[", "[")
-            yield tokens, (f"{key}: {written!r} is outside the repository ({root}); pass "
-                           f"{ALLOW_FLAG} to read it")
+            yield tokens, (f"{jp.dotted(tokens)}: {written!r} is outside the repository "
+                           f"({root}); pass {ALLOW_FLAG} to read it")

@@ -21,6 +21,7 @@ from gitops_guard.config import CONFIG_NAMES, DEFAULT_MAX_FILE_SIZE
 from gitops_guard.discovery import discover, display_path, find_git_root
 from gitops_guard.errors import GuardError
 from gitops_guard.loader import load_file
+from gitops_guard.reporters.common import plural
 
 CONFIG_NAME = CONFIG_NAMES[0]
 PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
@@ -136,7 +137,7 @@ def _read_objects(path: Path, shown: str, found: Findings) -> None:
         return
     if len(raw) > DEFAULT_MAX_FILE_SIZE or not any(m.encode() in raw for m in _MARKERS):
         return
-    source = load_file(path, shown, DEFAULT_MAX_FILE_SIZE)
+    source = load_file(path, shown, DEFAULT_MAX_FILE_SIZE, content=raw)
     for document in source.documents:
         data = document.data
         if isinstance(data, dict):
@@ -189,8 +190,7 @@ def _detected(found: Findings) -> list[str]:
 
 
 def _counts(counter: Counter[str]) -> str:
-    return ", ".join(f"{count} {kind}{'' if count == 1 else 's'}"
-                     for kind, count in sorted(counter.items()))
+    return ", ".join(plural(count, kind) for kind, count in sorted(counter.items()))
 
 
 def render_config(found: Findings) -> str:

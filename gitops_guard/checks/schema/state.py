@@ -60,20 +60,16 @@ class SchemaState:
         self.crd_errors: dict[tuple[Path, int], list[CrdError]] = {}
         self._validators: dict[tuple[str, bool], Validator | Unavailable | None] = {}
         self.patches = patch_files(info.paths)
-        max_size = info.config.max_file_size
         # CRDs among the run's files and, for a partial run (a hook), elsewhere in the repo.
         crd_info = repo_context.with_crds(info)
-        self._load_crds(crd_info.paths, max_size, crd_info)
-        self._load_crds(_named_crd_files(settings.get("crds") or [], root), max_size, info,
-                        named=True)
+        self._load_crds(crd_info.paths, crd_info)
+        self._load_crds(_named_crd_files(settings.get("crds") or [], root), info, named=True)
 
-    def _load_crds(self, paths: Iterable[Path], max_size: int, info: RunInfo,
-                   named: bool = False) -> None:
+    def _load_crds(self, paths: Iterable[Path], info: RunInfo, named: bool = False) -> None:
         """`named`: the files `schema.crds` names. A broken one among them that the run does
         not check is a config error: it would otherwise leave its kinds without a schema, and
         nobody told why."""
-        checked = set(info.paths)
-        cwd = info.cwd
+        max_size, cwd = info.config.max_file_size, info.cwd
         for path in paths:
             if path.suffix.lower() not in YAML_SUFFIXES | JSON_SUFFIXES:
                 continue
@@ -87,7 +83,7 @@ class SchemaState:
                 if not is_crd(document.data):
                     continue
                 versions, errors = convert_crd(document.data, _display(path, cwd))
-                if errors and named and path not in checked:
+                if errors and named and path not in info.paths:
                     where = (document.locator.locate(pointer.split(errors[0].pointer))
                              if document.locator is not None else None)
                     line = where[0] if where is not None else document.line
