@@ -20,7 +20,7 @@ from gitops_guard.checks.base import yaml_or_json
 from gitops_guard.config import CONFIG_NAMES, DEFAULT_MAX_FILE_SIZE
 from gitops_guard.discovery import discover, display_path, find_git_root
 from gitops_guard.errors import GuardError
-from gitops_guard.loader import load_file
+from gitops_guard.loader import load_file, read_regular
 from gitops_guard.reporters.common import plural
 
 CONFIG_NAME = CONFIG_NAMES[0]
@@ -132,8 +132,8 @@ def _interesting(name: str) -> bool:
 
 def _read_objects(path: Path, shown: str, found: Findings) -> None:
     try:
-        raw = path.read_bytes()
-    except OSError:
+        raw = read_regular(path, DEFAULT_MAX_FILE_SIZE + 1)
+    except OSError:  # a FIFO, socket or device too: never read
         return
     if len(raw) > DEFAULT_MAX_FILE_SIZE or not any(m.encode() in raw for m in _MARKERS):
         return

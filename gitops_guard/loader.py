@@ -104,32 +104,64 @@ def load_file(path: Path, display: str, max_size: int,
     return source
 
 
-def _read(path: Path, max_size: int, source: SourceFile) -> bytes | None:
-    # O_NONBLOCK: opening a FIFO must not hang the run; fstat on the open descriptor avoids
-    # a race between checking what the path is and reading it.
+_NOT_REGULAR = "not a regular file (a directory, FIFO, socket or device); skipped"
+
+
+class NotRegularFile(OSError):
+    """A directory, FIFO, socket or device: never read (a FIFO would block the run)."""
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """At most `limit` bytes of the regular file `path`. Raises NotRegularFile, or OSError."""
+    fd, _ = _open_regular(path)
     try:
-        fd = os.open(path, _OPEN_FLAGS)
+        return _read_fd(fd, limit)
+    finally:
+        os.close(fd)
+
+
+def _open_regular(path: Path) -> tuple[int, int]:
+    """An open descriptor of the regular file `path`, and its size. O_NONBLOCK: opening a
+    FIFO must not hang; fstat on the open descriptor avoids a race between checking what the
+    path is and reading it."""
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        info = os.fstat(fd)
+    except OSError:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise NotRegularFile(errno.EINVAL, _NOT_REGULAR)
+    return fd, info.st_size
+
+
+def _read_fd(fd: int, limit: int) -> bytes:
+    chunks = []
+    remaining = limit
+    while remaining > 0:
+        chunk = os.read(fd, min(remaining, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read(path: Path, max_size: int, source: SourceFile) -> bytes | None:
+    try:
+        fd, size = _open_regular(path)
+    except NotRegularFile:
+        source.error = LoadError(RULE_UNREADABLE, _NOT_REGULAR)
+        return None
     except OSError as exc:
         source.error = LoadError(RULE_UNREADABLE, _os_error_message(exc))
         return None
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            source.error = LoadError(RULE_UNREADABLE, "not a regular file (a directory, FIFO, "
-                                     "socket or device); skipped")
+        if size > max_size:
+            source.error = LoadError(RULE_TOO_LARGE, _too_large(size, max_size))
             return None
-        if info.st_size > max_size:
-            source.error = LoadError(RULE_TOO_LARGE, _too_large(info.st_size, max_size))
-            return None
-        chunks = []
-        remaining = max_size + 1
-        while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        raw = b"".join(chunks)
+        raw = _read_fd(fd, max_size + 1)
     except OSError as exc:
         source.error = LoadError(RULE_UNREADABLE, _os_error_message(exc))
         return None

@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +17,7 @@ import pytest
 
 import gitops_guard
 from gitops_guard import engine
-from tests.conftest import NAMELESS_CONFIGMAP, CliRun, is_root, write
+from tests.conftest import NAMELESS_CONFIGMAP, REPO_ROOT, CliRun, is_root, write
 from tests.test_yamlio import billion_laughs
 
 GOOD_FINDING = ("GG-MANIFEST-005", "good.yaml", 3)
@@ -199,3 +201,24 @@ def test_many_bad_files_at_once_in_parallel(tmp_path: Path, run_cli: Callable[..
     for _, name, _, expected in CASES:
         assert_reported(result, name, expected)
     assert result.json()["summary"]["files"] == len(files)
+
+
+@pytest.mark.parametrize(("argv", "code"), [
+    (("check", "."), 1), (("check", "--checks", "schema", "."), 1),
+    (("check", "--checks", "policy", "."), 1), (("init", "."), 0),
+], ids=["check", "schema", "policy", "init"])
+def test_a_fifo_named_like_a_manifest_never_blocks(tmp_path: Path, argv: tuple[str, ...],
+                                                   code: int) -> None:
+    """Every reader (the loader, the checks' pre-reads of CRDs and Namespaces, init's scan)
+    goes through loader.read_regular: opening a FIFO for reading would wait for a writer.
+    A check reports it as a file it could not read, and the good file beside it is checked."""
+    write(tmp_path, {"a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"})
+    os.mkfifo(tmp_path / "pipe.yaml")
+    completed = subprocess.run([sys.executable, "-m", "gitops_guard", *argv], cwd=tmp_path,
+                               capture_output=True, text=True, timeout=60, check=False,
+                               env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert completed.returncode == code, completed.stdout + completed.stderr
+    assert "Traceback" not in completed.stderr
+    if code:
+        assert "pipe.yaml" in completed.stdout and "not a regular file" in completed.stdout
+        assert "(2 files, 1 document checked;" in completed.stdout

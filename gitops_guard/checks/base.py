@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitops_guard.documents import DocRole, Document, FileKind, SourceFile
 from gitops_guard.findings import Problem, Rule
+from gitops_guard.loader import read_regular
 
 if TYPE_CHECKING:
     from gitops_guard.config import Config
@@ -48,8 +49,7 @@ class RunInfo(NamedTuple):
         content = self.contents.get(path)
         if content is not None:
             return content[:limit]
-        with path.open("rb") as handle:
-            return handle.read(limit)
+        return read_regular(path, limit)  # never a FIFO: it would block the run
 
 
 DocumentCheck = Callable[[Document, CheckContext], Iterable[Problem]]
