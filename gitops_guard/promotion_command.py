@@ -7,6 +7,7 @@ it does for `check`; `rules:` in the config re-levels or turns off PROMO rules a
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -33,13 +34,15 @@ class ConfigSource:
     cwd: Path
     allow_outside: bool = False
 
-    def load(self) -> Config:
+    @functools.cached_property
+    def config(self) -> Config:
+        """Loaded once: `--if-configured` asks before the check runs."""
         return load_config(find_config(self.path, os.environ, self.cwd), self.cwd,
                            allow_outside=self.allow_outside)
 
 
 def _setup(source: ConfigSource) -> tuple[Config, run.Repository]:
-    config, cwd = source.load(), source.cwd
+    config, cwd = source.config, source.cwd
     section = config.section(CHECK)
     if not section:
         where = f" ({display_path(config.path, cwd)})" if config.path is not None else ""
@@ -57,7 +60,7 @@ def _setup(source: ConfigSource) -> tuple[Config, run.Repository]:
 
 def configured(source: ConfigSource) -> bool:
     """Whether the config has a `promotion:` section (`--if-configured`)."""
-    return bool(source.load().section(CHECK))
+    return bool(source.config.section(CHECK))
 
 
 def parse_now(text: str | None) -> int:
