@@ -91,9 +91,9 @@ def load_file(path: Path, display: str, max_size: int,
         return source
     try:
         if kind is FileKind.JSON:
-            source.documents = _json_documents(path, text)
+            source.documents = json_documents(path, text)
         else:
-            source.documents = _yaml_documents(path, text, yaml_loader)
+            source.documents = yaml_documents(path, text, yaml_loader)
     except ParseFailure as failure:
         if kind is FileKind.YAML and _has_template_syntax(text):
             # Template syntax that broke the YAML parser: a Helm template outside a chart.
@@ -250,7 +250,7 @@ def _has_template_syntax(text: str) -> bool:
 
 # -- documents ---------------------------------------------------------------------------------
 
-class NodeLocator:
+class _NodeLocator:
     """Where a JSON pointer's value (or key) is in a YAML document: its node's mark."""
 
     __slots__ = ("root",)
@@ -265,7 +265,7 @@ class NodeLocator:
         return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-class JsonLocator:
+class _JsonLocator:
     """Builds the position index on first use: most JSON files never need a line."""
 
     __slots__ = ("_index", "text")
@@ -285,7 +285,9 @@ class JsonLocator:
         return (found.line, found.column) if found is not None else None
 
 
-def _yaml_documents(path: Path, text: str, yaml_loader: type[Any] | None) -> list[Document]:
+def yaml_documents(path: Path, text: str,
+                   yaml_loader: type[Any] | None = None) -> list[Document]:
+    """The documents of YAML `text` read from `path`. Raises ParseFailure."""
     documents: list[Document] = []
     for index, parsed in enumerate(parse_yaml(text, yaml_loader)):
         node = parsed.node
@@ -295,14 +297,15 @@ def _yaml_documents(path: Path, text: str, yaml_loader: type[Any] | None) -> lis
             tokens = pointer_to(node, dup.key_node) or [dup.key]
             duplicates.append(DuplicateKeyAt(dup.key, jp.join(*tokens), dup.line, dup.column,
                                              dup.first_line))
-        documents.extend(_expand(path, index, line, parsed.data, NodeLocator(node),
+        documents.extend(_expand(path, index, line, parsed.data, _NodeLocator(node),
                                  duplicates))
     return documents
 
 
-def _json_documents(path: Path, text: str) -> list[Document]:
+def json_documents(path: Path, text: str) -> list[Document]:
+    """The documents of JSON `text` read from `path`. Raises ParseFailure."""
     data, duplicated = parse_json(text)
-    locator = JsonLocator(text)
+    locator = _JsonLocator(text)
     duplicates = []
     if duplicated:
         for dup in locator.index.duplicates:

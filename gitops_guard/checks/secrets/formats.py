@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path, PurePath
-from typing import Any
 
 from gitops_guard.documents import Document
-from gitops_guard.jsonio import parse_json
-from gitops_guard.loader import JsonLocator, NodeLocator, classify
-from gitops_guard.yamlio import ParseFailure, parse_yaml
+from gitops_guard.loader import json_documents, yaml_documents
+from gitops_guard.yamlio import ParseFailure
 
 
 class Format(enum.Enum):
@@ -54,19 +52,8 @@ def documents(path: Path, text: str, known: Format) -> list[Document] | None:
     text does not parse into a mapping (the caller then reads its lines: a key pasted into a
     file named `kubeconfig` is YAML too, one plain string)."""
     try:
-        if known is Format.KUBECONFIG:
-            found = [_yaml_document(path, index, parsed.node, parsed.data)
-                     for index, parsed in enumerate(parse_yaml(text))]
-        else:
-            data, _duplicated = parse_json(text)
-            found = [Document(path, 0, 1, data, classify(data, path.name), JsonLocator(text))]
+        found = (yaml_documents(path, text) if known is Format.KUBECONFIG
+                 else json_documents(path, text))
     except ParseFailure:
         return None
     return found if any(isinstance(doc.data, dict) for doc in found) else None
-
-
-def _yaml_document(path: Path, index: int, node: Any, data: Any) -> Document:
-    line = node.start_mark.line + 1 if node is not None else 1
-    return Document(path, index, line, data, classify(data, path.name), NodeLocator(node))
-
-
