@@ -15,6 +15,7 @@ from pathlib import Path
 
 from gitops_guard.checks.secrets.tokens import find_tokens
 from gitops_guard.sops import commands
+from tests.conftest import write
 from tests.secrets.fakes import TOKENS
 from tests.security.leaks import Planted
 
@@ -48,16 +49,6 @@ def plant_tokens(planted: Planted) -> dict[str, str]:
     for family, token in TOKENS.items():
         planted.add(f"token {family}", token_body(token))
     return dict(TOKENS)
-
-
-def write_files(root: Path, files: dict[str, str | bytes]) -> None:
-    for name, content in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
 
 
 def sops_encrypt(root: Path, name: str, recipient: str) -> None:
@@ -199,14 +190,14 @@ def build(root: Path, recipient: str) -> Planted:
             "\ufeffdb:\r\n"
             f"  password: {p('broken: CRLF and BOM', 'Hc7vXq2mTw9kBd4s')}\r\n"),
     }
-    write_files(root, files)
-    write_files(root, {
+    write(root, files)
+    write(root, {
         "enc/secret.yaml": (
             "apiVersion: v1\nkind: Secret\nmetadata:\n    name: sealed\nstringData:\n"
             f"    password: {p('SOPS plaintext', 'Sd4vNp9wQk2mXr7b')}\n"),
     })
     sops_encrypt(root, "enc/secret.yaml", recipient)
-    write_files(root, {"enc/added.yaml": (root / "enc/secret.yaml").read_text().replace(
+    write(root, {"enc/added.yaml": (root / "enc/secret.yaml").read_text().replace(
         "stringData:\n", "stringData:\n    added: "
         f"{p('SOPS value added after encryption', 'Bz6hLx1tWq8cVn3d')}\n", 1)})
     return planted
