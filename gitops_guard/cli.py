@@ -476,12 +476,12 @@ def _check(args: argparse.Namespace) -> int:
 
 def _warn_unstaged(index: StagedIndex, config: Config) -> None:
     from gitops_guard.baseline import FILE_NAME
+    from gitops_guard.discovery import warn
 
     # The config and baseline are read from the working tree, even with --staged.
     for path in (config.path, config.baseline or config.root / FILE_NAME):
         if path is not None and index.has_unstaged_changes(path):
-            print(f"gitops-guard: warning: {path.name} has unstaged changes; --staged reads "
-                  "it from the working tree", file=sys.stderr)
+            warn(f"{path.name} has unstaged changes; --staged reads it from the working tree")
 
 
 def _promotion(args: argparse.Namespace) -> int:
